@@ -1,0 +1,34 @@
+-- Population structure (cơ cấu dân số) by commune-level unit, sex and 5-year age band.
+with citizens as (
+    select * from {{ ref('int_citizen__age_band') }}
+),
+
+units as (
+    select * from {{ ref('stg_reference__admin_units') }}
+),
+
+counted as (
+    select
+        commune_code,
+        sex,
+        age_band,
+        count(*) as population
+    from citizens
+    group by all
+),
+
+final as (
+    select
+        counted.commune_code,
+        units.unit_name as commune_name,
+        units.unit_type as commune_type,
+        counted.sex,
+        counted.age_band,
+        counted.population,
+        cast('{{ var("as_of_date") }}' as date) as as_of_date
+    from counted
+    inner join units on counted.commune_code = units.unit_code
+)
+
+select * from final
+order by commune_code, sex, age_band

@@ -1,0 +1,275 @@
+"""The ``kho`` command: set up, generate sources, run pipelines, query marts, see status.
+
+Every command has ``--help``. Output is for people: progress while work runs, a summary
+at the end, and errors that say what to do next.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from datetime import date
+from pathlib import Path
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+from kho.settings import get_settings
+
+console = Console(width=None if sys.stdout.isatty() else 140)
+DEFAULT_DAG = "population_pipeline"
+
+
+def _today() -> date:
+    return date.today()
+
+
+def _fail(message: str) -> None:
+    console.print(f"[bold red]error:[/] {message}")
+    sys.exit(1)
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"]})
+@click.version_option(package_name="kho")
+def main() -> None:
+    """Kho: the Hai Phong shared data warehouse (Kho dữ liệu dùng chung).
+
+    Profile and paths come from KHO_* environment variables and kho/profiles/<profile>.yaml
+    (KHO_PROFILE=embedded by default).
+    """
+
+
+# -- setup -------------------------------------------------------------------------------
+@main.group()
+def setup() -> None:
+    """Prepare this machine: Spark jars, Java check."""
+
+
+@setup.command("jars")
+def setup_jars() -> None:
+    """Resolve the Delta and JDBC jars from Maven Central once and cache them in .cache/jars."""
+    from kho.spark import check_java, ensure_jars
+
+    settings = get_settings()
+    try:
+        java = check_java()
+    except RuntimeError as exc:
+        _fail(str(exc))
+    t0 = time.perf_counter()
+    jars = ensure_jars(settings)
+    console.print(f"Java {java}; {len(jars)} jars ready in {settings.jars_dir} ({time.perf_counter() - t0:.1f} s)")
+
+
+@setup.command("check")
+def setup_check() -> None:
+    """Check Java, the jar cache and the DuckDB extensions."""
+    from kho.duck import connect
+    from kho.spark import cached_jars, check_java
+
+    settings = get_settings()
+    try:
+        console.print(f"java: {check_java()} (ok)")
+    except RuntimeError as exc:
+        _fail(str(exc))
+    jars = cached_jars(settings.jars_dir)
+    console.print(f"jars: {len(jars)} cached" if jars else "jars: missing; run `kho setup jars`")
+    with connect() as con:
+        con.sql("SELECT 1").fetchall()
+    console.print("duckdb: delta extension loads offline (ok)")
+
+
+# -- sources -----------------------------------------------------------------------------
+@main.group()
+def sources() -> None:
+    """Generated sector source systems."""
+
+
+@sources.command("up")
+@click.option("--sf", type=float, default=1.0, show_default=True, help="scale factor: 1 = 100,000 citizens")
+@click.option("--seed", type=int, default=42, show_default=True, help="random seed (same seed, same bytes)")
+@click.option("--url", default=None, help="population database URL (default: the profile's, e.g. a SQLite file)")
+def sources_up(sf: float, seed: int, url: str | None) -> None:
+    """Create and fill the population database (SQLite on the embedded profile, or --url)."""
+    _generate_sources(sf, seed, url)
+
+
+def _generate_sources(sf: float, seed: int, url: str | None) -> dict:
+    from kho.sources import population
+
+    settings = get_settings()
+    url = url or settings.source_url("population")
+    with console.status(f"generating the population database (SF {sf}) ...") as status:
+        stats = population.generate(url, seed=seed, sf=sf,
+                                    progress=lambda n: status.update(f"generating the population database: {n:,} rows"))
+    faulty = sum(v for k, v in stats.faults.items())
+    console.print(f"population: {stats.rows:,} rows for {stats.citizens:,} citizens in {stats.seconds:.1f} s, "
+                  f"{faulty:,} faulty ({faulty / stats.rows:.1%}) -> {url}")
+    return stats.as_dict()
+
+
+# -- run ---------------------------------------------------------------------------------
+@main.command()
+@click.argument("dag_id")
+@click.option("--date", "logical_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="logical date (default: today)")
+@click.option("--retries", type=int, default=0, show_default=True, help="task retries for this run")
+def run(dag_id: str, logical_date, retries: int) -> None:
+    """Run one DAG end to end through Airflow (`airflow dags test`, no scheduler needed)."""
+    result = _run_dag(dag_id, logical_date.date() if logical_date else _today(), retries)
+    if not result.ok:
+        sys.exit(1)
+
+
+def _run_dag(dag_id: str, logical_date: date, retries: int = 0):
+    from kho.airflow_runner import run_dag
+
+    settings = get_settings()
+    t0 = time.perf_counter()
+    console.print(f"running [bold]{dag_id}[/] for {logical_date} (Airflow, in-process) ...")
+
+    def progress(line: str) -> None:
+        console.print(f"  [{time.perf_counter() - t0:6.1f}s] {line}")
+
+    result = run_dag(settings, dag_id, logical_date, retries=retries, on_line=progress)
+    colour = "green" if result.ok else "red"
+    console.print(f"[{colour}]{dag_id} {result.state}[/] in {time.perf_counter() - t0:.0f} s; log: {result.log_file}")
+    if not result.ok:
+        console.print(f"[red]failed task(s): {', '.join(result.failed_tasks) or '?'}[/]")
+        if result.error:
+            console.print(f"[red]{result.error}[/]")
+    return result
+
+
+# -- sql ---------------------------------------------------------------------------------
+@main.command()
+@click.argument("query")
+@click.option("--format", "fmt", type=click.Choice(["table", "csv", "json"]), default="table", show_default=True)
+@click.option("--limit", type=int, default=50, show_default=True, help="rows shown in table format")
+def sql(query: str, fmt: str, limit: int) -> None:
+    """Run a read-only SQL query over the published marts (the serving database).
+
+    Example: kho sql "select * from citizen.population_by_commune_sex_age limit 5"
+    """
+    import duckdb
+
+    from kho.duck import connect
+
+    settings = get_settings()
+    if not settings.serving_db.exists():
+        _fail(f"no published marts yet ({settings.serving_db}); run `kho demo` or `kho run {DEFAULT_DAG}` first")
+    try:
+        with connect(settings.serving_db, read_only=True, external_access=False) as con:
+            rel = con.sql(query)
+            if rel is None:
+                _fail("the query returned nothing to show (only SELECT-like queries are allowed)")
+            columns, rows = rel.columns, rel.fetchall()
+    except duckdb.Error as exc:
+        _fail(f"{exc}\nTables: kho sql \"select table_schema, table_name from information_schema.tables\"")
+    if fmt == "json":
+        click.echo(json.dumps([dict(zip(columns, r)) for r in rows], default=str, ensure_ascii=False, indent=2))
+    elif fmt == "csv":
+        import csv
+
+        writer = csv.writer(sys.stdout)
+        writer.writerow(columns)
+        writer.writerows(rows)
+    else:
+        _print_table(columns, rows[:limit], title=None)
+        if len(rows) > limit:
+            console.print(f"... {len(rows) - limit:,} more rows (use --limit or --format csv)")
+
+
+def _print_table(columns, rows, title: str | None) -> None:
+    table = Table(title=title, title_justify="left")
+    for c in columns:
+        table.add_column(str(c))
+    for r in rows:
+        table.add_row(*["" if v is None else f"{v:,}" if isinstance(v, int) and not isinstance(v, bool) else str(v)
+                        for v in r])
+    console.print(table)
+
+
+# -- status ------------------------------------------------------------------------------
+@main.command()
+@click.option("--steps", type=int, default=12, show_default=True, help="how many recent pipeline steps to show")
+def status(steps: int) -> None:
+    """Last pipeline steps, rows per zone and quality verdicts."""
+    _print_status(steps)
+
+
+def _print_status(steps: int = 12, logical_date: str | None = None) -> None:
+    from kho import status as st
+
+    settings = get_settings()
+    if not Path(settings.lake_root).exists():
+        console.print(f"the lake at {settings.lake_root} is empty; run `kho demo`")
+        return
+    recent = st.last_steps(settings, steps)
+    _print_table(["date", "step", "status", "rows in", "rows out", "quarantined", "duplicates", "seconds"],
+                 [(r["logical_date"], r["step"], r["status"], r["rows_in"], r["rows_out"], r["rows_quarantined"],
+                   r["rows_duplicate"], r["seconds"]) for r in recent], title="Last pipeline steps (_system/pipeline/run_log)")
+    _print_table(["table", "rows", "delta version"], [(t.table, t.rows, t.version) for t in st.lake_tables(settings)],
+                 title=f"Rows per zone ({settings.lake_root})")
+    verdicts = st.quality_verdicts(settings, logical_date)
+    _print_table(["suite", "passed", "critical failed", "warnings", "expectations"],
+                 [(s, "yes" if p else "NO", c, w, n) for s, _t, p, c, w, n in verdicts],
+                 title="Quality verdicts (latest run per suite)")
+
+
+@main.command()
+def quarantine() -> None:
+    """Rows rejected by the processed zone, counted by batch and reason."""
+    from kho import status as st
+
+    rows = st.quarantine_by_reason(get_settings())
+    if not rows:
+        console.print("the quarantine is empty")
+        return
+    _print_table(["batch", "reason code", "reason", "rows"], rows, title="Quarantine")
+
+
+# -- demo --------------------------------------------------------------------------------
+@main.command()
+@click.option("--sf", type=float, default=0.2, show_default=True, help="scale factor (1 = 100,000 citizens)")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--date", "logical_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="logical date of the run (default: today)")
+def demo(sf: float, seed: int, logical_date) -> None:
+    """Generate the sources, run the whole pipeline through Airflow, print what it built."""
+    settings = get_settings()
+    day = logical_date.date() if logical_date else _today()
+    t0 = time.perf_counter()
+    console.rule("Kho demo: embedded profile")
+    console.print(f"lake: {settings.lake_root}\nstate: {settings.state_dir}")
+    _generate_sources(sf, seed, None)
+    result = _run_dag(DEFAULT_DAG, day)
+    console.rule("What was built")
+    _print_status(steps=7, logical_date=day.isoformat())
+    from kho import status as st
+
+    q = st.quarantine_by_reason(settings)
+    if q:
+        _print_table(["batch", "reason code", "reason", "rows"], q, title="Quarantine by reason")
+    if settings.serving_db.exists():
+        from kho.duck import connect
+
+        with connect(settings.serving_db, read_only=True, external_access=False) as con:
+            rel = con.sql("SELECT commune_code, commune_name, sex, age_band, population FROM "
+                          "citizen.population_by_commune_sex_age ORDER BY population DESC LIMIT 8")
+            _print_table(rel.columns, rel.fetchall(), title="citizen.population_by_commune_sex_age (largest cells)")
+    console.rule("Where to look next")
+    console.print(
+        f"  kho sql \"select commune_name, sum(population) from citizen.population_by_commune_sex_age group by 1 order by 2 desc limit 10\"\n"
+        f"  kho status | kho quarantine\n"
+        f"  serving database (read-only for analysts): duckdb -readonly {settings.serving_db}\n"
+        f"  quality Data Docs: {settings.expectations_dir / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}\n"
+        f"  Airflow log of this run: {result.log_file}")
+    console.print(f"demo {'finished' if result.ok else 'FAILED'} in {time.perf_counter() - t0:.0f} s")
+    if not result.ok:
+        sys.exit(1)
+
+
+if __name__ == "__main__":
+    main()

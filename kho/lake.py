@@ -1,0 +1,113 @@
+"""Where tables live in the lake, and the small set of Delta operations Python tasks need.
+
+Every table is ``<lake root>/<zone>/<domain>/<table>`` (ARCHITECTURE.md). Spark jobs and
+DuckDB read the same paths; this module is the only place that builds them.
+
+delta-rs (``deltalake``) is imported lazily: it is not fork-safe, so it must be first
+used inside the process (or Airflow task) that needs it, never before a fork.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import Enum
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    import pyarrow as pa
+
+    from kho.settings import Settings
+
+
+class Zone(str, Enum):
+    RAW = "raw"
+    PROCESSED = "processed"
+    INTEGRATED = "integrated"
+    TOPIC = "topic"
+    QUARANTINE = "quarantine"
+    SYSTEM = "_system"
+
+
+@dataclass(frozen=True)
+class TableRef:
+    """A Delta table identified by zone, domain and name (e.g. processed/population/citizen)."""
+
+    zone: Zone
+    domain: str
+    name: str
+
+    def path(self, settings: Settings) -> str:
+        return f"{settings.lake_root.rstrip('/')}/{self.zone.value}/{self.domain}/{self.name}"
+
+    def __str__(self) -> str:
+        return f"{self.zone.value}/{self.domain}/{self.name}"
+
+    @classmethod
+    def parse(cls, text: str) -> TableRef:
+        zone, domain, name = text.strip("/").split("/")
+        return cls(Zone(zone), domain, name)
+
+
+# The tables of the population slice. Later slices add theirs next to the jobs that write them.
+RAW_CITIZEN = TableRef(Zone.RAW, "population", "citizen")
+PROCESSED_CITIZEN = TableRef(Zone.PROCESSED, "population", "citizen")
+QUARANTINE_CITIZEN = TableRef(Zone.QUARANTINE, "population", "citizen")
+INTEGRATED_CITIZEN = TableRef(Zone.INTEGRATED, "citizen", "citizen")
+TOPIC_POPULATION = TableRef(Zone.TOPIC, "citizen", "population_by_commune_sex_age")
+RUN_LOG = TableRef(Zone.SYSTEM, "pipeline", "run_log")
+QUALITY_RESULTS = TableRef(Zone.SYSTEM, "quality", "quality_results")
+
+
+def storage_options() -> dict[str, str] | None:
+    """Object-store options for delta-rs; None on local disk (the embedded profile)."""
+    return None
+
+
+def delta_exists(path: str) -> bool:
+    from deltalake import DeltaTable
+
+    return DeltaTable.is_deltatable(path, storage_options=storage_options())
+
+
+def delta_version(path: str) -> int | None:
+    from deltalake import DeltaTable
+
+    if not delta_exists(path):
+        return None
+    return DeltaTable(path, storage_options=storage_options()).version()
+
+
+def delta_count(path: str, predicate: str | None = None) -> int:
+    """Row count of a Delta table (0 when it does not exist yet), optionally filtered.
+
+    Uses DuckDB's delta extension so a count reads only the needed column chunks.
+    """
+    if not delta_exists(path):
+        return 0
+    from kho.duck import connect
+
+    with connect() as con:
+        where = f" WHERE {predicate}" if predicate else ""
+        return int(con.sql(f"SELECT count(*) FROM delta_scan('{path}'){where}").fetchone()[0])
+
+
+def delta_append(path: str, table: pa.Table, **kwargs: Any) -> None:
+    from deltalake import write_deltalake
+
+    write_deltalake(path, table, mode="append", storage_options=storage_options(), **kwargs)
+
+
+def delta_overwrite(path: str, table: pa.Table, **kwargs: Any) -> int:
+    """Overwrite a table as one new Delta version (readers see old or new, never half) and return it."""
+    from deltalake import DeltaTable, write_deltalake
+
+    write_deltalake(path, table, mode="overwrite", schema_mode="overwrite",
+                    storage_options=storage_options(), **kwargs)
+    return DeltaTable(path, storage_options=storage_options()).version()
+
+
+def delta_restore(path: str, version: int) -> None:
+    """Roll a table back to an earlier version (a new commit; history is kept)."""
+    from deltalake import DeltaTable
+
+    DeltaTable(path, storage_options=storage_options()).restore(version)

@@ -1,0 +1,1 @@
+"""Generated sector source systems: deterministic, scalable and faulty like the real ones."""

@@ -1,0 +1,154 @@
+"""The Spark session every job uses, with Delta and the JDBC drivers from a local jar cache.
+
+Jars come from Maven Central once, at set-up (``kho setup jars``, run by ``make``): Spark's
+own Ivy resolves them into ``.cache/ivy`` and the ones pyspark does not already bundle are
+copied to ``.cache/jars``. Sessions then use those files with ``spark.jars``: no network
+and no Ivy at run time, and the same files are shipped to executors on a cluster.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from pyspark.sql import SparkSession
+
+    from kho.settings import Settings
+
+log = logging.getLogger(__name__)
+
+# Maven coordinates; delta-spark 4.4.0 is the newest build for Spark 4.2 on Maven Central.
+PACKAGES = (
+    "io.delta:delta-spark_4.2_2.13:4.4.0",
+    "org.xerial:sqlite-jdbc:3.54.1.0",
+    "org.postgresql:postgresql:42.7.14",
+    "org.mariadb.jdbc:mariadb-java-client:3.5.7",
+)
+MANIFEST = "manifest.txt"
+SUPPORTED_JAVA = (17, 21)
+
+
+def java_major_version() -> int | None:
+    java = shutil.which("java", path=os.path.join(os.environ["JAVA_HOME"], "bin")
+                        if os.environ.get("JAVA_HOME") else None)
+    if not java:
+        return None
+    out = subprocess.run([java, "-version"], capture_output=True, text=True).stderr
+    m = re.search(r'version "(\d+)(?:\.(\d+))?', out)
+    if not m:
+        return None
+    major = int(m.group(1))
+    return int(m.group(2)) if major == 1 and m.group(2) else major
+
+
+def check_java() -> int:
+    """Spark 4.2 runs on Java 17 or 21 only; say exactly what to do otherwise."""
+    major = java_major_version()
+    if major in SUPPORTED_JAVA:
+        return major
+    found = f"Java {major}" if major else "no Java"
+    raise RuntimeError(
+        f"Spark 4.2 needs Java 17 or 21 but {found} was found on PATH/JAVA_HOME. Install one with:\n"
+        "    apt-get update && apt-get install -y openjdk-17-jre-headless\n"
+        "or point JAVA_HOME at an existing JDK 17/21."
+    )
+
+
+def _artifact_name(jar: str) -> str:
+    """'org.xerial_sqlite-jdbc-3.54.1.0.jar' or 'parquet-column-1.17.0.jar' -> artifact id."""
+    name = jar.removesuffix(".jar").split("_", 1)[-1] if "_" in jar.split("-")[0] else jar.removesuffix(".jar")
+    return re.sub(r"-\d[\w.\-]*$", "", name)
+
+
+def resolve_jars(jars_dir: Path, ivy_dir: Path) -> list[Path]:
+    """Resolve PACKAGES with Spark's Ivy and keep only jars pyspark does not bundle.
+
+    Spark's bundled Hadoop, Parquet, Jackson and logging jars must win over the older
+    transitive versions delta-spark's POM names, or the classpath holds two of each.
+    """
+    import pyspark
+
+    bundled = {_artifact_name(p.name) for p in (Path(pyspark.__file__).parent / "jars").glob("*.jar")}
+    code = (
+        "from pyspark.sql import SparkSession\n"
+        "s = (SparkSession.builder.master('local[1]').appName('kho-resolve-jars')"
+        f".config('spark.jars.packages', {','.join(PACKAGES)!r})"
+        f".config('spark.jars.ivy', {str(ivy_dir)!r}).config('spark.ui.enabled', 'false').getOrCreate())\n"
+        "s.stop()\n"
+    )
+    env = {**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"}
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+    if proc.returncode != 0:
+        tail = "\n".join(proc.stderr.splitlines()[-25:])
+        raise RuntimeError(f"resolving Spark jars from Maven Central failed:\n{tail}")
+    jars_dir.mkdir(parents=True, exist_ok=True)
+    kept: list[Path] = []
+    for jar in sorted((ivy_dir / "jars").glob("*.jar")):
+        if _artifact_name(jar.name) in bundled:
+            continue
+        target = jars_dir / jar.name
+        shutil.copy2(jar, target)
+        kept.append(target)
+    (jars_dir / MANIFEST).write_text("\n".join(PACKAGES) + "\n--\n" + "\n".join(p.name for p in kept) + "\n")
+    return kept
+
+
+def cached_jars(jars_dir: Path) -> list[Path]:
+    manifest = jars_dir / MANIFEST
+    if not manifest.exists():
+        return []
+    packages, _, names = manifest.read_text().partition("--\n")
+    if tuple(packages.split()) != PACKAGES:
+        return []  # the pinned packages changed: resolve again
+    return [jars_dir / n for n in names.split() if (jars_dir / n).exists()]
+
+
+def ensure_jars(settings: Settings) -> list[Path]:
+    jars = cached_jars(settings.jars_dir)
+    if jars:
+        return jars
+    log.info("resolving Spark jars into %s (once)", settings.jars_dir)
+    return resolve_jars(settings.jars_dir, settings.project_root / ".cache" / "ivy")
+
+
+def get_spark(settings: Settings, app_name: str = "kho") -> SparkSession:
+    """A Delta-enabled session for the profile; reused when one is already running."""
+    check_java()
+    os.environ.setdefault("SPARK_LOCAL_IP", "127.0.0.1")
+    os.environ.setdefault("PYSPARK_PYTHON", sys.executable)
+    from pyspark.sql import SparkSession
+
+    jars = ensure_jars(settings)
+    tmp = settings.state_dir / "spark-tmp"
+    tmp.mkdir(parents=True, exist_ok=True)
+    builder = (
+        SparkSession.builder.master(settings.spark.master)
+        .appName(app_name)
+        .config("spark.jars", ",".join(str(j) for j in jars))
+        .config("spark.sql.extensions", "io.delta.sql.DeltaSparkSessionExtension")
+        .config("spark.sql.catalog.spark_catalog", "org.apache.spark.sql.delta.catalog.DeltaCatalog")
+        .config("spark.driver.memory", settings.spark.driver_memory)
+        .config("spark.sql.shuffle.partitions", str(settings.spark.shuffle_partitions))
+        .config("spark.ui.enabled", "false")
+        .config("spark.ui.showConsoleProgress", "false")
+        .config("spark.local.dir", str(tmp))
+        .config("spark.sql.session.timeZone", "UTC")
+        # Small tables: rebuilding Delta snapshots over 50 partitions costs seconds for nothing.
+        .config("spark.databricks.delta.snapshotPartitions", "2")
+        .config("spark.sql.sources.partitionOverwriteMode", "static")
+        # JDBC sources declare VARCHAR(n) (SQLite even VARCHAR(0)); raw keeps text as text.
+        .config("spark.sql.legacy.charVarcharAsString", "true")
+        .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + str(tmp))
+    )
+    for key, value in settings.spark.extra_conf.items():
+        builder = builder.config(key, value)
+    spark = builder.getOrCreate()
+    spark.sparkContext.setLogLevel("ERROR")
+    return spark
