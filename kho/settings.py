@@ -103,7 +103,11 @@ class Settings:
             return env.encode()
         path = self.pseudonym_key_file
         if path.exists():
-            return path.read_text().strip().encode()
+            key = path.read_text().strip()
+            if len(key) < 32:
+                raise RuntimeError(f"pseudonym key file {path} holds {len(key)} characters; a key needs at least 32 "
+                                   "(delete it on the embedded profile to generate a new one, which changes pseudonyms)")
+            return key.encode()
         if self.profile != "embedded":
             raise RuntimeError(
                 f"no pseudonym key: set KHO_PSEUDONYM_KEY or create {path} (profile {self.profile})"
@@ -151,11 +155,17 @@ def load_settings(profile: str | None = None) -> Settings:
         return os.environ.get(ENV_PREFIX + key.upper(), raw.get(key, default))
 
     state_dir = _abs(root, str(pick("state_dir", ".kho")))
-    sources = {name: _sqlite_abs(root, url) for name, url in (raw.get("sources") or {}).items()}
-    for key, value in os.environ.items():  # KHO_SOURCE_<SYSTEM>_URL overrides one source
-        if key.startswith("KHO_SOURCE_") and key.endswith("_URL"):
-            sources[key[len("KHO_SOURCE_"):-len("_URL")].lower()] = _sqlite_abs(root, value)
     lake_root = _abs_uri(root, str(pick("lake_root", "lake")))
+
+    def expand(value: str) -> str:
+        """Profiles may place files under {state_dir} or {lake_root}."""
+        return value.format(state_dir=state_dir, lake_root=lake_root)
+
+    sources = {name: _sqlite_abs(root, expand(url)) for name, url in (raw.get("sources") or {}).items()}
+    for key, value in os.environ.items():  # KHO_SOURCE_<SYSTEM>_URL overrides one source
+        name = key[len("KHO_SOURCE_"):-len("_URL")].lower() if key.startswith("KHO_SOURCE_") and key.endswith("_URL") else ""
+        if name:
+            sources[name] = _sqlite_abs(root, value)
     spark_raw = raw.get("spark") or {}
     spark = SparkSettings(
         master=os.environ.get("KHO_SPARK_MASTER", spark_raw.get("master", "local[2]")),
@@ -169,11 +179,10 @@ def load_settings(profile: str | None = None) -> Settings:
         project_root=root,
         lake_root=lake_root,
         state_dir=state_dir,
-        serving_db=_abs(root, str(pick("serving_db", "{state_dir}/serving/kho.duckdb")).format(
-            lake_root=lake_root, state_dir=state_dir)),
+        serving_db=_abs(root, expand(str(pick("serving_db", "{state_dir}/serving/kho.duckdb")))),
         sources=sources,
         spark=spark,
-        pseudonym_key_file=_abs(root, str(pick("pseudonym_key_file", ".kho/secrets/pseudonym.key"))),
+        pseudonym_key_file=_abs(root, expand(str(pick("pseudonym_key_file", "{state_dir}/secrets/pseudonym.key")))),
     )
 
 
