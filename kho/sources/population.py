@@ -28,11 +28,21 @@ from typing import Any
 from kho import reference
 from kho.cleaning import cccd_digit
 from kho.sources import dbapi
+from kho.sources.base import SourceSystem
 from kho.sources.names import (GIVEN_FEMALE, GIVEN_MALE, MIDDLE_FEMALE, MIDDLE_MALE, STREETS,
                                SURNAMES)
 
-SYSTEM = "population"
 TABLE = "cong_dan"
+SYSTEM = SourceSystem(
+    name="population",
+    title="Population and residence database",
+    title_vi="Cơ sở dữ liệu về cư trú",
+    owner="Công an thành phố (City Police), custodian of residence data linked to the National Population Database",
+    form="database",
+    engine="postgresql",
+    objects={TABLE: ("so_dinh_danh",)},
+    description="One row per registered resident; id is the system's record id, so_dinh_danh (CCCD) the natural key.",
+)
 CITIZENS_PER_SF = 100_000
 COLUMNS = ("id", "so_dinh_danh", "ho_ten", "ngay_sinh", "gioi_tinh", "ma_dvhc", "dia_chi", "ngay_cap_nhat")
 
@@ -85,6 +95,18 @@ class GenerationStats:
                 "seconds": round(self.seconds, 2)}
 
 
+@dataclass(frozen=True)
+class Citizen:
+    """A citizen as the population database knows them when nothing went wrong."""
+
+    cccd: str
+    full_name: str
+    birth_date: date
+    sex: str          # "M" or "F"
+    unit_code: str    # one of the 114 current units
+    address: str
+
+
 def _fold_name(name: str) -> str:
     """What a system without Vietnamese input produces: diacritics stripped, case kept."""
     out = unicodedata.normalize("NFD", name.replace("đ", "d").replace("Đ", "D"))
@@ -115,7 +137,10 @@ class PopulationGenerator:
         unknown = set(self.rates) - set(DEFAULT_FAULT_RATES)
         if unknown:
             raise ValueError(f"unknown fault types {sorted(unknown)}; known: {sorted(DEFAULT_FAULT_RATES)}")
+        # Two streams: citizens (the truth other systems link to) and faults (this system's
+        # own errors), so the clean citizens are the same whatever the fault rates.
         self.rng = random.Random(f"kho-population-{seed}")
+        self.fault_rng = random.Random(f"kho-population-faults-{seed}")
         units = reference.admin_units()
         self.units = units
         self.unit_weights = [
@@ -158,7 +183,7 @@ class PopulationGenerator:
 
     # -- faults that alter a row ---------------------------------------------------------
     def _alter(self, row: dict[str, Any]) -> None:
-        rng, rates, faults = self.rng, self.rates, self.stats.faults
+        rng, rates, faults = self.fault_rng, self.rates, self.stats.faults
         draw = rng.random()
         edge = 0.0
         for fault in ("cccd_missing", "cccd_malformed", "cccd_bad_province", "cccd_mismatch", "unaccented_name",
@@ -197,6 +222,14 @@ class PopulationGenerator:
         elif fault == "bad_birth_date":
             row["ngay_sinh"] = rng.choice(("31/02/1990", "00/00/0000", "1985-13-01", "", None, "không rõ"))
 
+    def true_citizens(self) -> Iterator[Citizen]:
+        """The true citizens, in order, without this system's faults: what other sector
+        systems (civil status, insurance, land, ...) link to. Call on a fresh generator."""
+        for _ in range(self.citizens):
+            row = self._citizen(0)
+            yield Citizen(cccd=row["so_dinh_danh"], full_name=row["ho_ten"], birth_date=row["_birth"], sex=row["_sex"],
+                          unit_code=row["ma_dvhc"], address=row["dia_chi"])
+
     def rows(self) -> Iterator[tuple[Any, ...]]:
         """All source rows in id order, duplicates placed after their original."""
         rid = 0
@@ -206,22 +239,22 @@ class PopulationGenerator:
             row = self._citizen(rid)
             self._alter(row)
             yield tuple(row[c] for c in COLUMNS)
-            draw = self.rng.random()
+            draw = self.fault_rng.random()
             if draw < self.rates["exact_duplicate"]:
                 self.stats.faults["exact_duplicate"] += 1
                 pending.append(dict(row))
             elif draw < self.rates["exact_duplicate"] + self.rates["near_duplicate"] and row["so_dinh_danh"]:
                 self.stats.faults["near_duplicate"] += 1
                 near = dict(row)
-                variant = self.rng.random()
+                variant = self.fault_rng.random()
                 if variant < 0.5:   # an older entry typed without diacritics
                     near["ho_ten"] = _fold_name(row["ho_ten"])
-                    older = datetime.strptime(row["ngay_cap_nhat"], "%Y-%m-%d %H:%M:%S") - timedelta(days=self.rng.randint(1, 300))
+                    older = datetime.strptime(row["ngay_cap_nhat"], "%Y-%m-%d %H:%M:%S") - timedelta(days=self.fault_rng.randint(1, 300))
                     near["ngay_cap_nhat"] = older.strftime("%Y-%m-%d %H:%M:%S")
                 else:               # same timestamp, address left empty: completeness decides
                     near["dia_chi"] = None
                 pending.append(near)
-            if pending and self.rng.random() < 0.3:
+            if pending and self.fault_rng.random() < 0.3:
                 dup = pending.pop(0)
                 rid += 1
                 dup["id"] = rid
@@ -256,5 +289,5 @@ def generate(url: str, *, seed: int = 42, sf: float = 1.0, fault_rates: dict[str
     gen.stats.seconds = time.perf_counter() - started
     if kind == "sqlite":
         manifest = dbapi.sqlite_path(url).with_suffix(".manifest.json")
-        manifest.write_text(json.dumps({"system": SYSTEM, "seed": seed, "sf": sf, **gen.stats.as_dict()}, indent=2))
+        manifest.write_text(json.dumps({"system": SYSTEM.name, "seed": seed, "sf": sf, **gen.stats.as_dict()}, indent=2))
     return gen.stats

@@ -190,3 +190,35 @@ def test_broken_batch_fails_quality_and_old_mart_keeps_serving(city):
                          "AND severity = 'critical'").fetchall()
     assert ("audit_processed",) in failed
     assert shares == [(False,)]
+
+
+def test_kho_sql_reads_marts_and_refuses_writes(city):
+    from click.testing import CliRunner
+
+    from kho.cli import main
+
+    runner = CliRunner()
+    ok = runner.invoke(main, ["sql", "--format", "json",
+                              "select sum(population) as people from citizen.population_by_commune_sex_age"])
+    assert ok.exit_code == 0, ok.output
+    import json
+
+    assert json.loads(ok.output)[0]["people"] == sum(n for *_, n in _mart(city[0]))
+    for statement in ("create table citizen.x as select 1", "delete from citizen.population_by_commune_sex_age",
+                      "select * from read_csv('/etc/passwd')"):
+        refused = runner.invoke(main, ["sql", statement])
+        assert refused.exit_code == 1, statement
+        assert "error" in refused.output
+
+
+def test_kho_status_shows_zones_and_verdicts(city):
+    from click.testing import CliRunner
+
+    from kho.cli import main
+
+    out = CliRunner().invoke(main, ["status"])
+    assert out.exit_code == 0, out.output
+    for text in ("raw/population/citizen", "integrated/citizen/citizen", "processed_population_citizen",
+                 "publish_marts"):
+        assert text in out.output
+

@@ -408,3 +408,17 @@ def test_sqlite_connect_and_insert_many(tmp_path: Path) -> None:
         assert dbapi.insert_many(con, url, "t", ("a", "b"), []) == 0
     with dbapi.connect(url) as con:                             # committed on exit
         assert con.execute("SELECT a, b FROM t ORDER BY a").fetchall() == [(1, "Hải"), (2, None)]
+
+
+def test_true_citizens_do_not_depend_on_fault_rates() -> None:
+    """Other systems link to the clean citizens; this system's faults must not move them."""
+    from kho.sources.population import PopulationGenerator
+
+    clean = list(PopulationGenerator(seed=5, sf=0.005).true_citizens())
+    faulty = list(PopulationGenerator(seed=5, sf=0.005, fault_rates={"old_admin_unit": 0.5}).true_citizens())
+    assert clean == faulty and len(clean) == 500
+    rows = {r[1] for r in PopulationGenerator(seed=5, sf=0.005, fault_rates={k: 0 for k in
+            ("exact_duplicate", "near_duplicate", "cccd_missing", "cccd_malformed", "cccd_bad_province", "cccd_mismatch",
+             "unaccented_name", "messy_name", "decomposed_unicode", "old_admin_unit", "unknown_admin_unit",
+             "bad_birth_date")}).rows()}
+    assert rows == {c.cccd for c in clean}
