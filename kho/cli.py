@@ -261,9 +261,10 @@ def demo(sf: float, seed: int, logical_date) -> None:
             _print_table(rel.columns, rel.fetchall(), title="citizen.population_by_commune_sex_age (largest cells)")
     console.rule("Where to look next")
     console.print(
+        "  (the kho command lives in .venv: `source .venv/bin/activate` first)\n"
         f"  kho sql \"select commune_name, sum(population) from citizen.population_by_commune_sex_age group by 1 order by 2 desc limit 10\"\n"
         f"  kho status | kho quarantine\n"
-        f"  serving database (read-only for analysts): duckdb -readonly {settings.serving_db}\n"
+        f"  serving database, for any DuckDB client in read-only mode: {settings.serving_db}\n"
         f"  quality Data Docs: {settings.expectations_dir / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}\n"
         f"  Airflow log of this run: {result.log_file}")
     console.print(f"demo {'finished' if result.ok else 'FAILED'} in {time.perf_counter() - t0:.0f} s")
