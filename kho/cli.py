@@ -89,10 +89,32 @@ def sources() -> None:
 @sources.command("up")
 @click.option("--sf", type=float, default=1.0, show_default=True, help="scale factor: 1 = 100,000 citizens")
 @click.option("--seed", type=int, default=42, show_default=True, help="random seed (same seed, same bytes)")
-@click.option("--url", default=None, help="population database URL (default: the profile's, e.g. a SQLite file)")
-def sources_up(sf: float, seed: int, url: str | None) -> None:
-    """Create and fill the population database (SQLite on the embedded profile, or --url)."""
-    _generate_sources(sf, seed, url)
+@click.option("--real", is_flag=True, help="databases on the PostgreSQL/MariaDB servers (infra/local/servers.sh start) "
+              "instead of SQLite files; URLs from KHO_REAL_PG_URL / KHO_REAL_MYSQL_URL")
+@click.option("--only", multiple=True, help="generate only this system (repeatable), e.g. --only population")
+def sources_up(sf: float, seed: int, real: bool, only: tuple[str, ...]) -> None:
+    """Create and fill the generated sector systems: databases, file drops, API data, IoT events."""
+    from kho.sources import registry
+
+    settings = get_settings()
+    t0 = time.perf_counter()
+
+    def done(g) -> None:
+        console.print(f"  {g.system.name:24s} {g.stats.get('total_rows', g.stats.get('rows', 0)):>10,} rows "
+                      f"{g.seconds:6.1f} s  -> {g.target}")
+
+    try:
+        results = registry.up(settings.sources_dir, sf=sf, seed=seed, real=real, only=only, on_done=done)
+    except ValueError as exc:
+        _fail(str(exc))
+    _print_table(["system", "owner", "form", "rows", "faulty rows"],
+                 [(g.system.name, g.system.owner.split(" (")[0], g.system.form,
+                   g.stats.get("total_rows", g.stats.get("rows", 0)), sum(g.stats.get("faults", {}).values()))
+                  for g in results], title=f"Sector systems at SF {sf} (seed {seed})")
+    console.print(f"{len(results)} systems in {time.perf_counter() - t0:.0f} s under {settings.sources_dir}")
+    if real and any(g.system.name == "population" for g in results):
+        pop = next(g for g in results if g.system.name == "population")
+        console.print(f"to run the pipeline on it: export KHO_SOURCE_POPULATION_URL={pop.target}")
 
 
 def _generate_sources(sf: float, seed: int, url: str | None) -> dict:
