@@ -11,7 +11,7 @@ UV_VERSION := 0.13.8
 SF     ?= 0.2
 PYTEST_ARGS ?=
 
-.PHONY: install jars demo test test-unit servers servers-stop bench clean help
+.PHONY: install jars demo test test-unit servers servers-stop bench clean help cluster-up cluster-down
 
 help:
 	@echo "make demo    - set up and run the whole pipeline on the embedded profile (SF=$(SF))"
@@ -54,3 +54,10 @@ bench: jars
 
 clean:
 	rm -rf lake/raw lake/processed lake/integrated lake/topic lake/quarantine lake/_system lake/_serving .kho
+
+# The cluster profile's servers on loopback (MinIO, Spark standalone, Airflow on PostgreSQL).
+cluster-up: install
+	bash infra/local/cluster.sh start
+
+cluster-down:
+	bash infra/local/cluster.sh stop

@@ -1,0 +1,383 @@
+"""The cluster profile's servers on loopback: MinIO, Spark standalone, Airflow on PostgreSQL.
+
+Each test starts what it needs through the scripts in infra/local (idempotent; a server that
+was already running is used and left running) and stops, at the end, what it started itself
+(unless KHO_TEST_KEEP_SERVERS=1). A server that cannot be started fails the test with the
+command to run; nothing is skipped.
+
+First run on a fresh machine: `bash infra/local/minio.sh install` builds MinIO with Go (~2.5
+min, done by the fixture if needed) and the S3A jars are resolved from Maven Central into
+.cache/ivy-s3 (~30 s, 690 MB). Later runs take about 2 minutes.
+"""
+
+from __future__ import annotations
+
+import json
+import multiprocessing as mp
+import os
+import re
+import stat
+import subprocess
+import sys
+import textwrap
+import time
+import uuid
+import xml.etree.ElementTree as ET
+from collections.abc import Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+
+from kho.storage import (
+    S3Settings,
+    delta_rs_storage_options,
+    duckdb_create_secret_sql,
+    s3_settings_from_env,
+    spark_s3a_packages,
+)
+
+pytestmark = pytest.mark.integration
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+LOCAL_INFRA = REPO_ROOT / "infra" / "local"
+IVY_S3 = REPO_ROOT / ".cache" / "ivy-s3"
+BUCKETS = {"raw", "processed", "integrated", "topic", "quarantine", "system", "exchange"}
+TEST_BUCKET = "exchange"
+RUN_ID = uuid.uuid4().hex[:10]  # one prefix per test session: s3://exchange/kho-tests/<RUN_ID>/
+
+
+def _keep() -> bool:
+    return os.environ.get("KHO_TEST_KEEP_SERVERS", "") not in ("", "0")
+
+
+def _script(name: str, *args: str, env: dict[str, str] | None = None,
+            timeout: float = 300) -> subprocess.CompletedProcess[str]:
+    try:
+        return subprocess.run(["bash", str(LOCAL_INFRA / name), *args], cwd=REPO_ROOT,
+                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
+                              timeout=timeout, env={**os.environ, **(env or {})}, check=False)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"`bash infra/local/{name} {' '.join(args)}` did not finish within {timeout:.0f}s",
+                    pytrace=False)
+
+
+def _must(proc: subprocess.CompletedProcess[str], what: str, fix: str) -> str:
+    if proc.returncode != 0:
+        pytest.fail(f"{what} failed (exit {proc.returncode}). To fix: {fix}\n"
+                    f"--- script output ---\n{proc.stderr.strip()[-3000:]}", pytrace=False)
+    return proc.stdout
+
+
+class _Server:
+    """start via its script, remember whether it was already running, stop only if we started it."""
+
+    def __init__(self, script: str, env: dict[str, str] | None = None) -> None:
+        self.script, self.env = script, env
+        self.was_running = _script(script, "status", env=env).returncode == 0
+
+    def start(self, fix: str, timeout: float = 300) -> str:
+        out = _must(_script(self.script, "start", env=self.env, timeout=timeout),
+                    f"`bash infra/local/{self.script} start`", fix)
+        return out.strip().splitlines()[-1] if out.strip() else ""
+
+    def stop(self) -> None:
+        if self.was_running or _keep():
+            return
+        proc = _script(self.script, "stop", env=self.env)
+        if proc.returncode != 0:
+            print(f"\nwarning: could not stop {self.script}: {proc.stderr.strip()}")
+
+
+# --- MinIO ------------------------------------------------------------------------------------
+
+@pytest.fixture(scope="module")
+def minio_env() -> Iterator[dict[str, str]]:
+    """Environment (KHO_S3_ENDPOINT, AWS_*) of the local MinIO, started if needed."""
+    fix = "`bash infra/local/minio.sh install && bash infra/local/minio.sh start` (see its log)"
+    _must(_script("minio.sh", "install", timeout=900), "`bash infra/local/minio.sh install`",
+          "install Go >= 1.24 (or set KHO_GO) and run `bash infra/local/minio.sh install`")
+    server = _Server("minio.sh")
+    server.start(fix)
+    out = _must(_script("minio.sh", "env"), "`bash infra/local/minio.sh env`", fix)
+    env = dict(re.findall(r"^export (\w+)=(.*)$", out, flags=re.M))
+    assert {"KHO_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"} <= env.keys()
+    yield env
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def s3(minio_env: dict[str, str]) -> S3Settings:
+    settings = s3_settings_from_env(minio_env)
+    assert settings is not None
+    return settings
+
+
+def _curl_s3(s3: S3Settings, *args: str) -> subprocess.CompletedProcess[str]:
+    """curl signed with SigV4; the key pair goes through stdin, never the command line."""
+    config = f'user = "{s3.access_key_id}:{s3.secret_access_key}"\n'
+    return subprocess.run(["curl", "-sS", "-K", "-", "--max-time", "10", "--aws-sigv4",
+                           f"aws:amz:{s3.region}:s3", *args], input=config, capture_output=True,
+                          text=True, check=False)
+
+
+def test_minio_is_up_with_the_lake_buckets(s3: S3Settings) -> None:
+    live = subprocess.run(["curl", "-s", "-o", "/dev/null", "-w", "%{http_code}",
+                           f"{s3.endpoint_url}/minio/health/live"], capture_output=True, text=True)
+    assert live.stdout == "200"
+    listing = _curl_s3(s3, f"{s3.endpoint_url}/")
+    assert listing.returncode == 0, listing.stderr
+    ns = {"s3": "http://s3.amazonaws.com/doc/2006-03-01/"}
+    names = {e.text for e in ET.fromstring(listing.stdout).findall(".//s3:Bucket/s3:Name", ns)}
+    assert BUCKETS <= names, f"missing buckets: {BUCKETS - names}"
+    creds = REPO_ROOT / ".cache" / "servers" / "minio" / "credentials.env"
+    assert stat.S_IMODE(creds.stat().st_mode) == 0o600
+
+
+def test_minio_honours_if_none_match_on_put(s3: S3Settings, tmp_path: Path) -> None:
+    """The primitive delta-rs commits rely on: create-if-absent is atomic on the server."""
+    url = f"{s3.endpoint_url}/{TEST_BUCKET}/kho-tests/{RUN_ID}/conditional/00000.json"
+    codes = []
+    for n, text in enumerate(("first", "second")):
+        body = tmp_path / f"body{n}"
+        body.write_text(text)
+        sha = subprocess.run(["sha256sum", str(body)], capture_output=True, text=True).stdout.split()[0]
+        proc = _curl_s3(s3, "-o", "/dev/null", "-w", "%{http_code}", "-X", "PUT",
+                        "-H", "If-None-Match: *", "-H", f"x-amz-content-sha256: {sha}",
+                        "--data-binary", f"@{body}", url)
+        codes.append(proc.stdout)
+    assert codes == ["200", "412"]
+    assert _curl_s3(s3, url).stdout == "first"
+
+
+# --- delta-rs and DuckDB on s3:// -------------------------------------------------------------
+
+def test_delta_rs_roundtrip_on_s3(s3: S3Settings) -> None:
+    import pyarrow as pa
+    from deltalake import DeltaTable, write_deltalake
+
+    path = f"s3://{TEST_BUCKET}/kho-tests/{RUN_ID}/roundtrip"
+    opts = delta_rs_storage_options(s3)
+    write_deltalake(path, pa.table({"id": [1, 2], "ten": ["Hải Phòng", "Thủy Nguyên"]}),
+                    mode="overwrite", storage_options=opts)
+    write_deltalake(path, pa.table({"id": [3], "ten": ["Cát Hải"]}), mode="append", storage_options=opts)
+    dt = DeltaTable(path, storage_options=opts)
+    assert dt.version() == 1
+    assert sorted(dt.to_pyarrow_table().column("ten").to_pylist()) == ["Cát Hải", "Hải Phòng", "Thủy Nguyên"]
+
+
+WRITERS, COMMITS_PER_WRITER = 2, 10
+
+
+def _append_worker(path: str, opts: dict[str, str], writer: int, n: int, start_at: float) -> None:
+    """Runs in a spawned process (delta-rs is not fork-safe): n single-row appends."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    while time.time() < start_at:  # both writers start together, to race on every version
+        time.sleep(0.005)
+    for i in range(n):
+        write_deltalake(path, pa.table({"writer": [writer], "seq": [i]}), mode="append",
+                        storage_options=opts)
+
+
+@pytest.fixture(scope="module")
+def concurrent_table(s3: S3Settings) -> str:
+    """One table, version 0 created first, then 2 processes x 10 concurrent appends."""
+    import pyarrow as pa
+    from deltalake import write_deltalake
+
+    path = f"s3://{TEST_BUCKET}/kho-tests/{RUN_ID}/concurrent"
+    opts = delta_rs_storage_options(s3)
+    # Creating the table is not part of the race: two writers both creating version 0 is a
+    # metadata conflict delta-rs rightly refuses to retry.
+    write_deltalake(path, pa.table({"writer": pa.array([-1], pa.int64()), "seq": pa.array([-1], pa.int64())}),
+                    mode="overwrite", storage_options=opts)
+    ctx = mp.get_context("spawn")
+    start_at = time.time() + 3.0  # spawned interpreters need ~1-2 s to import
+    procs = [ctx.Process(target=_append_worker, args=(path, opts, w, COMMITS_PER_WRITER, start_at))
+             for w in range(WRITERS)]
+    for p in procs:
+        p.start()
+    for p in procs:
+        p.join(timeout=120)
+    codes = [p.exitcode for p in procs]
+    for p in procs:
+        if p.is_alive():
+            p.kill()
+    assert codes == [0] * WRITERS, f"writer processes exited with {codes} (a commit failed; see stderr above)"
+    return path
+
+
+def test_concurrent_appends_lose_no_commit(s3: S3Settings, concurrent_table: str) -> None:
+    from deltalake import DeltaTable
+
+    dt = DeltaTable(concurrent_table, storage_options=delta_rs_storage_options(s3))
+    expected_commits = WRITERS * COMMITS_PER_WRITER
+    assert dt.version() == expected_commits  # version 0 (create) + 20 appends
+    assert len(dt.history()) == expected_commits + 1
+    rows = dt.to_pyarrow_table().to_pylist()
+    pairs = sorted((r["writer"], r["seq"]) for r in rows if r["writer"] >= 0)
+    assert pairs == [(w, i) for w in range(WRITERS) for i in range(COMMITS_PER_WRITER)]
+
+
+def test_duckdb_reads_the_table_through_the_secret(s3: S3Settings, concurrent_table: str) -> None:
+    from kho.duck import connect
+
+    with connect() as con:
+        con.execute("LOAD httpfs")
+        con.execute(duckdb_create_secret_sql(s3))
+        n, writers = con.sql(f"SELECT count(*), count(DISTINCT writer) FILTER (WHERE writer >= 0) "
+                             f"FROM delta_scan('{concurrent_table}')").fetchone()
+    assert (n, writers) == (WRITERS * COMMITS_PER_WRITER + 1, WRITERS)
+
+
+# --- Spark standalone + S3A -------------------------------------------------------------------
+
+def _s3a_classpath() -> list[Path]:
+    """hadoop-aws + AWS SDK bundle, resolved once with Spark's Ivy into .cache/ivy-s3."""
+    jars_dir = IVY_S3 / "jars"
+
+    def have() -> list[Path]:
+        jars = sorted(jars_dir.glob("*.jar"))
+        names = " ".join(j.name for j in jars)
+        wanted = [c.split(":")[1] + "-" + c.split(":")[2] + ".jar" for c in spark_s3a_packages()]
+        return jars if all(w in names for w in wanted) else []
+
+    if have():
+        return have()
+    code = textwrap.dedent(f"""
+        from pyspark.sql import SparkSession
+        s = (SparkSession.builder.master("local[1]").appName("kho-resolve-s3a")
+             .config("spark.jars.packages", {",".join(spark_s3a_packages())!r})
+             .config("spark.jars.ivy", {str(IVY_S3)!r}).config("spark.ui.enabled", "false").getOrCreate())
+        s.stop()
+    """)
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=900,
+                          env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
+    if proc.returncode != 0 or not have():
+        pytest.fail("resolving the S3A jars " + ", ".join(spark_s3a_packages()) + " with Spark's Ivy into "
+                    f"{IVY_S3} failed (needs Maven Central). Retry the test, or resolve by hand with "
+                    "`spark-submit --packages ...`.\n--- last lines ---\n"
+                    + "\n".join(proc.stderr.splitlines()[-25:]), pytrace=False)
+    return have()
+
+
+SPARK_JOB = """
+import sys
+from pyspark.sql import SparkSession
+from kho.storage import s3_settings_from_env, spark_s3a_conf
+
+builder = SparkSession.builder.appName("kho-s3a-smoke")
+for key, value in spark_s3a_conf(s3_settings_from_env()).items():  # credentials from the environment
+    builder = builder.config(key, value)
+spark = builder.getOrCreate()
+out = sys.argv[1]
+spark.range(0, 1000, numPartitions=4).selectExpr("id", "id % 7 AS k").write.mode("overwrite").parquet(out)
+n = spark.read.parquet(out).count()
+executors = spark.sparkContext._jsc.sc().getExecutorMemoryStatus().size() - 1
+print(f"RESULT master={spark.sparkContext.master} rows={n} executors={executors}")
+spark.stop()
+"""
+
+
+@pytest.fixture
+def spark_master() -> Iterator[str]:
+    server = _Server("spark-cluster.sh")
+    url = server.start("`bash infra/local/spark-cluster.sh start` (needs Java 17; logs in .cache/servers/spark/logs)")
+    yield url
+    server.stop()  # right away: Airflow starts next on the same 2 cores
+
+
+def test_spark_standalone_writes_parquet_to_s3a(spark_master: str, minio_env: dict[str, str],
+                                                s3: S3Settings, tmp_path: Path) -> None:
+    import pyspark
+
+    classpath = ":".join(str(j) for j in _s3a_classpath())
+    job = tmp_path / "s3a_smoke.py"
+    job.write_text(SPARK_JOB)
+    out = f"s3a://{TEST_BUCKET}/kho-tests/{RUN_ID}/spark-parquet"
+    spark_submit = Path(pyspark.__file__).parent / "bin" / "spark-submit"
+    # The jars are local files on this one machine: extraClassPath, not spark.jars (which would
+    # copy the 690 MB SDK bundle into every executor's work dir).
+    cmd = [str(spark_submit), "--master", spark_master,
+           "--conf", "spark.driver.extraClassPath=" + classpath,
+           "--conf", "spark.executor.extraClassPath=" + classpath,
+           "--conf", "spark.executor.memory=1g", "--conf", "spark.executor.cores=1",
+           "--conf", "spark.cores.max=2", "--conf", "spark.ui.enabled=false",
+           str(job), out]
+    env = {**os.environ, **minio_env, "SPARK_LOCAL_IP": "127.0.0.1", "PYSPARK_PYTHON": sys.executable,
+           "PYSPARK_DRIVER_PYTHON": sys.executable,
+           "PYTHONPATH": os.pathsep.join(filter(None, [str(REPO_ROOT), os.environ.get("PYTHONPATH")]))}
+    proc = subprocess.run(cmd, capture_output=True, text=True, env=env, timeout=240, cwd=tmp_path)
+    result = re.search(r"^RESULT master=(\S+) rows=(\d+) executors=(\d+)$", proc.stdout, flags=re.M)
+    assert proc.returncode == 0 and result, \
+        f"spark-submit failed (exit {proc.returncode}):\n" + "\n".join(proc.stderr.splitlines()[-40:])
+    assert result.group(1) == spark_master
+    assert int(result.group(2)) == 1000
+    assert int(result.group(3)) >= 1  # the work ran on the cluster's executors, not in the driver
+
+    from kho.duck import connect
+
+    with connect() as con:  # the files really are on MinIO: read them back through another client
+        con.execute("LOAD httpfs")
+        con.execute(duckdb_create_secret_sql(s3))
+        n, total = con.sql(f"SELECT count(*), sum(id) FROM read_parquet("
+                           f"'s3://{TEST_BUCKET}/kho-tests/{RUN_ID}/spark-parquet/*.parquet')").fetchone()
+    assert (n, total) == (1000, sum(range(1000)))
+
+
+# --- Airflow on PostgreSQL, driven through the REST API ---------------------------------------
+
+SMOKE_DAG = '''
+import pendulum
+from airflow.sdk import dag, task
+
+
+@dag(dag_id="kho_cluster_smoke", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
+     catchup=False, tags=["kho-test"])
+def kho_cluster_smoke():
+    @task
+    def produce() -> int:
+        return 20
+
+    @task
+    def check(x: int) -> None:
+        assert x + 22 == 42
+
+    check(produce())
+
+
+kho_cluster_smoke()
+'''
+
+
+@pytest.fixture
+def airflow_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    dags = tmp_path_factory.mktemp("airflow-dags")
+    (dags / "kho_cluster_smoke.py").write_text(SMOKE_DAG)
+    env = {"AIRFLOW__CORE__DAGS_FOLDER": str(dags)}  # the throwaway DAG only, not the project's
+    postgres = _Server("postgres.sh")
+    server = _Server("airflow-cluster.sh", env=env)
+    server.start("stop a running Airflow cluster first (`bash infra/local/airflow-cluster.sh stop`: it serves "
+                 "another DAGs folder), make sure PostgreSQL is installed (`bash infra/local/postgres.sh "
+                 "install`), then see .cache/servers/airflow/*.log", timeout=300)
+    yield env
+    server.stop()
+    postgres.stop()
+
+
+def test_airflow_cluster_runs_a_dag_through_the_rest_api(airflow_cluster: dict[str, str]) -> None:
+    logical_date = datetime.now(timezone.utc).isoformat()  # unique: a rerun never collides
+    trig = _script("airflow-cluster.sh", "trigger", "kho_cluster_smoke", logical_date, env=airflow_cluster)
+    run_id = _must(trig, "`bash infra/local/airflow-cluster.sh trigger kho_cluster_smoke DATE`",
+                   "see .cache/servers/airflow/dag-processor.log for DAG import errors").strip()
+    assert run_id
+    waited = _script("airflow-cluster.sh", "wait", run_id, env={**airflow_cluster,
+                                                                "KHO_AIRFLOW_WAIT_TIMEOUT": "120"}, timeout=180)
+    assert waited.returncode == 0 and waited.stdout.strip() == "success", \
+        f"run {run_id} did not succeed: {waited.stdout.strip()}\n{waited.stderr.strip()[-2000:]}"
+    port = os.environ.get("KHO_AIRFLOW_PORT", "18088")
+    health = json.loads(subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/api/v2/monitor/health"],
+                                       capture_output=True, text=True).stdout)
+    assert health["metadatabase"]["status"] == "healthy"
