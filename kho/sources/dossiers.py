@@ -29,7 +29,8 @@ agency with validity dates and successor.
 
 Identifiers: ``ma_ho_so`` = ``<agency code>-<yymmdd>-<4-digit sequence of the day>``, the
 receipt-code style of TT 01/2018/TT-VPCP kept by ND 118/2025/NĐ-CP [verify the exact article];
-agency codes are QCVN 102-shaped (``000.00.NN.H31`` for departments, ``LLL.KK.00.H31`` built
+agency codes and names come from the shared catalogue ``kho/reference/agencies.csv``
+(:mod:`kho.reference.agencies`: ``000.00.NN.H31`` for departments, ``LLL.KK.00.H31`` built
 from the 5-digit unit code for commune People's Committees) [derived - the city's official
 agency code list is not in the seed]. ``ma_thu_tuc`` codes are illustrative, not the national
 TTHC database codes. Applicants are true citizens (CCCD, from
@@ -38,7 +39,7 @@ TTHC database codes. Applicants are true citizens (CCCD, from
 
 Faults (rates in ``DEFAULT_FAULT_RATES``): exact and near duplicates (a dossier re-synced
 from the national portal), missing receipt or due dates, status "resolved" without a return
-date, pre-2025 unit codes on post-merger dossiers, malformed applicant IDs, and late updates:
+date, pre-2025 unit codes on post-merger dossiers (``old_admin_unit``), malformed applicant IDs, and late updates:
 the status change is recorded days after the fact, and changes still pending at ``AS_OF``
 live in ``ho_so_cap_nhat`` - the API reveals them while a client pages, so a dossier read as
 ``dang_xu_ly`` on page 1 comes back resolved on a later page or fetch.
@@ -61,7 +62,9 @@ from pathlib import Path
 from typing import Any
 
 from kho import reference
-from kho.sources.base import CITY_SF, GenerationStats, SourceSystem, fold_diacritics, rng_for
+from kho.reference import agencies as agencies_ref
+from kho.sources.base import CITY_SF, GenerationStats, SourceSystem, fold_diacritics, rng_for, write_manifest
+from kho.sources.identifiers import tax_check_digit
 
 SYSTEM = SourceSystem(
     name="dossiers",
@@ -102,7 +105,7 @@ DEFAULT_FAULT_RATES: dict[str, float] = {
     "near_duplicate": 0.002,
     "missing_dates": 0.003,
     "resolved_without_return_date": 0.004,
-    "old_unit_code": 0.01,               # share of post-merger dossiers
+    "old_admin_unit": 0.01,              # share of post-merger dossiers
     "late_update": 0.008,
     "applicant_id_malformed": 0.002,
 }
@@ -113,7 +116,7 @@ COLUMNS = ("id", "ma_ho_so", "ma_thu_tuc", "ten_thu_tuc", "linh_vuc", "co_quan",
            "hinh_thuc_nop", "ngay_tiep_nhan", "han_giai_quyet", "ngay_tra_ket_qua", "trang_thai", "loai_chu_the",
            "so_giay_to", "ten_chu_the", "cap_nhat_luc")
 UPDATE_COLUMNS = ("seq", "ho_so_id", "trang_thai", "ngay_tra_ket_qua", "cap_nhat_luc")
-PROVINCE_SUFFIX = "H31"   # [verify] the city's QCVN 102 top-level code
+PROVINCE_SUFFIX = agencies_ref.PROVINCE_SUFFIX
 
 DDL = (
     """CREATE TABLE ho_so (
@@ -138,27 +141,11 @@ INDEXES = (
     "CREATE INDEX ix_cap_nhat_ho_so ON ho_so_cap_nhat (ho_so_id)",
 )
 
-# The 14 city agencies (seed §VII.2.2 ~4573-4583, in the seed's order) and the departments that
-# were merged into them on 1 March 2025 [derived from the 2025 reorganisation].
-DEPARTMENTS: tuple[tuple[str, str], ...] = (
-    ("01", "Văn phòng UBND thành phố"), ("02", "Sở Giáo dục và Đào tạo"), ("03", "Sở Nội vụ"),
-    ("04", "Sở Tài chính"), ("05", "Sở Ngoại vụ"), ("06", "Sở Nông nghiệp và Môi trường"), ("07", "Sở Tư pháp"),
-    ("08", "Sở Văn hóa, Thể thao và Du lịch"), ("09", "Sở Xây dựng"), ("10", "Sở Y tế"), ("11", "Sở Công Thương"),
-    ("12", "Sở Khoa học và Công nghệ"), ("13", "Thanh tra thành phố"), ("14", "Ban Quản lý Khu kinh tế Hải Phòng"),
-)
-DISSOLVED: tuple[tuple[str, str, str], ...] = (   # code, name, successor code
-    ("15", "Sở Kế hoạch và Đầu tư", "04"), ("16", "Sở Tài nguyên và Môi trường", "06"),
-    ("17", "Sở Lao động - Thương binh và Xã hội", "03"), ("18", "Sở Giao thông vận tải", "09"),
-    ("19", "Sở Thông tin và Truyền thông", "12"), ("20", "Sở Nông nghiệp và Phát triển nông thôn", "06"),
-)
-
-
-def department_code(nn: str) -> str:
-    return f"000.00.{nn}.{PROVINCE_SUFFIX}"
-
-
-def commune_agency_code(unit_code: str) -> str:
-    return f"{unit_code[:3]}.{unit_code[3:]}.00.{PROVINCE_SUFFIX}"
+# Agency codes and names (the 14 city agencies of seed §VII.2.2 ~4573-4583, the departments
+# merged into them on 1 March 2025, the commune People's Committees before and after the
+# 2025 reform) come from the shared catalogue kho/reference/agencies.csv.
+department_code = agencies_ref.department_code
+commune_agency_code = agencies_ref.commune_pc_code
 
 
 @dataclass(frozen=True)
@@ -270,14 +257,6 @@ def _allocate(total: int, weights: Sequence[float]) -> list[int]:
     return out
 
 
-def tax_code_check_digit(first9: str) -> int | None:
-    """Check digit of a 10-digit Vietnamese tax code (weights 31,29,23,19,17,13,7,5,3; 10 - sum mod 11);
-    None when the prefix has no valid check digit [verify against the tax authority's rule]."""
-    total = sum(w * int(c) for w, c in zip((31, 29, 23, 19, 17, 13, 7, 5, 3), first9))
-    digit = 10 - total % 11
-    return None if digit == 10 else digit % 10 if digit != 11 else None
-
-
 @dataclass(frozen=True)
 class Applicant:
     kind: str          # "cong_dan" | "doanh_nghiep"
@@ -304,7 +283,7 @@ def _generated_enterprises(seed: int, n: int, units: Sequence[Any]) -> list[Appl
         unit = rng.choice(units)
         prefix = "02" if unit.former_province == "Hải Phòng" else "08"   # tax-office prefixes of old Hải Phòng / Hải Dương [verify]
         first9 = prefix + f"{rng.randrange(10_000_000):07d}"
-        check = tax_code_check_digit(first9)
+        check = tax_check_digit(first9)
         if check is None or first9 in seen:
             continue
         seen.add(first9)
@@ -388,7 +367,9 @@ class DossierGenerator:
         # normalise late factors so the volume-weighted mean is 1 (keeps the overall on-time share)
         mean_late = sum(p.weight * p.late_factor for p in PROCEDURES) / self.proc_cum[-1]
         self.late_factor = [p.late_factor / mean_late for p in PROCEDURES]
-        self.dept_name = {nn: name for nn, name in DEPARTMENTS} | {nn: name for nn, name, _s in DISSOLVED}
+        # department number -> its name (the latest incarnation of a code that changed remit)
+        self.dept_name = {a.code.split(".")[2]: a.name_vi for a in sorted(agencies_ref.agencies(), key=lambda a: a.valid_from)
+                          if a.kind == "department" and a.code.endswith(PROVINCE_SUFFIX)}
         self.plan = plan_days(sf, start, end)
         # Sundays are online only: raise the weekday online threshold so each half-year hits its target.
         seg_total: Counter = Counter()
@@ -589,10 +570,10 @@ class DossierGenerator:
                 frng.random() < rates["resolved_without_return_date"]:
             faults["resolved_without_return_date"] += 1
             row["ngay_tra_ket_qua"] = None
-        if not pre_merger and frng.random() < rates["old_unit_code"]:
+        if not pre_merger and frng.random() < rates["old_admin_unit"]:
             olds = [o for o in self.old_by_new.get(row["ma_dvhc"], []) if o != row["ma_dvhc"]]
             if olds:
-                faults["old_unit_code"] += 1
+                faults["old_admin_unit"] += 1
                 row["ma_dvhc"] = olds[frng.randrange(len(olds))]
         if frng.random() < rates["applicant_id_malformed"]:
             faults["applicant_id_malformed"] += 1
@@ -606,24 +587,14 @@ def catalogue_rows() -> list[tuple[Any, ...]]:
 
 
 def agency_rows() -> list[tuple[Any, ...]]:
+    """The ``co_quan`` table: the city's departments and commune People's Committees of the
+    shared agency catalogue (``kho/reference/agencies.csv``), in its order."""
     rows: list[tuple[Any, ...]] = []
-    for nn, name in DEPARTMENTS:
-        rows.append((department_code(nn), name, "tinh", None, "2025-03-01" if nn in ("03", "04", "06", "09", "12") else "2008-01-01",
-                     None, None))
-    for nn, name, succ in DISSOLVED:
-        rows.append((department_code(nn), name, "tinh", None, "2008-01-01", "2025-02-28", department_code(succ)))
-    # departments that kept their code but changed remit on 1 March 2025: their earlier incarnation
-    for nn in ("03", "04", "06", "09", "12"):
-        old_name = {"03": "Sở Nội vụ", "04": "Sở Tài chính", "06": "Sở Nông nghiệp và Môi trường (tiền thân)",
-                    "09": "Sở Xây dựng", "12": "Sở Khoa học và Công nghệ"}[nn]
-        rows.append((department_code(nn), old_name, "tinh", None, "2008-01-01", "2025-02-28", department_code(nn)))
-    for u in reference.admin_units():
-        rows.append((commune_agency_code(u.unit_code), f"UBND {u.unit_full_name}", "xa", u.unit_code, "2025-07-01", None, None))
-    for e in sorted(reference.crosswalk().values(), key=lambda e: e.old_unit_code):
-        kind = {"phuong": "Phường", "xa": "Xã", "thi_tran": "Thị trấn"}[e.old_unit_type]
-        successor = commune_agency_code(e.new_unit_code) if e.new_unit_code else None
-        rows.append((commune_agency_code(e.old_unit_code), f"UBND {kind} {e.old_unit_name}", "xa", e.old_unit_code,
-                     "2008-01-01", "2025-06-30", successor))
+    for a in agencies_ref.agencies():
+        if a.kind not in ("department", "commune_pc") or not a.code.endswith(PROVINCE_SUFFIX):
+            continue
+        rows.append((a.code, a.name_vi, "tinh" if a.kind == "department" else "xa", agencies_ref.unit_code_of(a.code),
+                     a.valid_from.isoformat(), a.valid_to.isoformat() if a.valid_to else None, a.successor_code))
     return rows
 
 
@@ -679,8 +650,7 @@ def generate(target: str | Path, *, seed: int = 42, sf: float = 1.0, fault_rates
     finally:
         con.close()
     gen.stats.seconds = time.perf_counter() - started
-    manifest = path.with_suffix(".manifest.json")
-    manifest.write_text(json.dumps({**gen.stats.as_dict(), "seed": seed, "sf": sf}, ensure_ascii=False, indent=2))
+    write_manifest(path.parent, SYSTEM.name, seed, sf, gen.stats)
     return gen.stats
 
 

@@ -50,8 +50,9 @@ from pathlib import Path
 from typing import Any
 
 from kho import reference
-from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics, rng_for
-from kho.sources.civil_status import Faults, death_date, map_blocks, old_unit_code, true_people, write_manifest
+from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics, rng_for, write_manifest
+from kho.sources.citizens import death_date, map_blocks, true_people
+from kho.sources.faults import Faults, old_unit_code
 
 SYSTEM = SourceSystem(
     name="education",
@@ -413,5 +414,5 @@ def generate(target: str | Path, *, seed: int = 42, sf: float = 1.0, fault_rates
     folder = Path(target) / "education"
     files = gen.write(folder, citizen_cache, workers)
     gen.stats.seconds = time.perf_counter() - started
-    write_manifest(folder / "_manifest.json", SYSTEM.name, seed, sf, gen.stats, {"files": files})
+    write_manifest(folder, SYSTEM.name, seed, sf, gen.stats, files=files)
     return gen.stats

@@ -71,13 +71,10 @@ and an updated row; new enterprises founded in the month are added; and the sche
 from __future__ import annotations
 
 import hashlib
-import json
 import math
 import random
 import re
 import time
-import unicodedata
-import zlib
 from array import array
 from itertools import accumulate
 from collections import Counter
@@ -90,7 +87,10 @@ from typing import Any
 from kho import reference
 from kho.sources import dbapi
 from kho.sources.base import (CITIZENS_PER_SF, CITY_SF, GenerationStats, SourceSystem, fold_diacritics,
-                              rng_for)
+                              rng_for, write_manifest)
+from kho.sources.citizens import CitizenRef
+from kho.sources.faults import Delayed, FaultPlan, mistype
+from kho.sources.identifiers import bad_check_tax_code, make_tax_code, malformed_tax_code
 from kho.sources.names import STREETS
 from kho.sources.population import PopulationGenerator
 
@@ -277,16 +277,6 @@ class ChunkWriter:
         self.buffer = []
 
 
-def write_manifest(url: str, system: str, seed: int, sf: float, stats: GenerationStats, **extra: Any) -> None:
-    """For a SQLite target, ``<file stem>.<system>.manifest.json`` next to the file."""
-    if dbapi.dialect(url) != "sqlite":
-        return
-    path = dbapi.sqlite_path(url)
-    manifest = path.with_name(f"{path.stem}.{system}.manifest.json")
-    manifest.write_text(json.dumps({"system": system, "seed": seed, "sf": sf, **extra, **stats.as_dict()},
-                                   indent=2, ensure_ascii=False))
-
-
 def unit_float(*parts: Any) -> float:
     """A reproducible number in [0, 1) from a key (order-independent decisions, e.g. snapshot deletes)."""
     digest = hashlib.blake2b("|".join(map(str, parts)).encode(), digest_size=8).digest()
@@ -326,126 +316,6 @@ BAD_DATES = ("31/02/2019", "2019-13-05", "00/00/0000", "", "không rõ", "30-02-
 def fmt_vnd(amount: int) -> str:
     """1234567 -> '1.234.567' (Vietnamese thousands separator)."""
     return f"{amount:,}".replace(",", ".")
-
-
-# -- tax codes ---------------------------------------------------------------------------
-_TAX_WEIGHTS = (31, 29, 23, 19, 17, 13, 7, 5, 3)
-
-
-def tax_check_digit(first9: str) -> int | None:
-    """The check digit of a 10-digit tax code, or None when the nine digits can never be issued."""
-    if len(first9) != 9 or not first9.isdigit():
-        raise ValueError(f"need nine digits, got {first9!r}")
-    check = 10 - sum(w * int(d) for w, d in zip(_TAX_WEIGHTS, first9)) % 11
-    return None if check == 10 else check
-
-
-def is_valid_tax_code(code: str | None) -> bool:
-    """10 digits (optionally '-' + 3-digit branch suffix), non-zero province and sequence, right check digit."""
-    if not code:
-        return False
-    main, _, branch = code.partition("-")
-    if len(main) != 10 or not main.isdigit() or (branch and (len(branch) != 3 or not branch.isdigit() or branch == "000")):
-        return False
-    if main[:2] == "00" or main[2:9] == "0000000":
-        return False
-    return tax_check_digit(main[:9]) == int(main[9])
-
-
-def make_tax_code(prefix: str, body: int) -> tuple[str, int]:
-    """The first issuable code at or after ``body`` (7 digits) for a 2-digit prefix -> (code, body used)."""
-    while True:
-        first9 = f"{prefix}{body:07d}"
-        check = tax_check_digit(first9)
-        if check is not None:
-            return first9 + str(check), body
-        body += 1
-
-
-def bad_check_tax_code(code: str, rng: random.Random) -> str:
-    """Same code with a wrong (but digit) check digit: format-valid, fails the checksum."""
-    good = code[9]
-    return code[:9] + rng.choice([d for d in "0123456789" if d != good]) + code[10:]
-
-
-def malformed_tax_code(code: str, rng: random.Random) -> str:
-    """What spreadsheets and typists do to a tax code."""
-    variant = rng.randrange(4)
-    if variant == 0:
-        return code.lstrip("0") if code.startswith("0") else code[1:]          # lost leading zero: 9 digits
-    if variant == 1:
-        return f"{code[:4]} {code[4:7]} {code[7:]}"
-    if variant == 2:
-        i = rng.randrange(2, 10)
-        return code[:i] + "O" + code[i + 1:]
-    return code + str(rng.randrange(10))
-
-
-# -- CCCDs ---------------------------------------------------------------------------------
-def nobody_cccd(cccd: str, rng: random.Random) -> str:
-    """A well-formed CCCD in the same (province, century/sex, birth year) group that no citizen has.
-
-    population.py gives the n-th citizen of a group the serial (n * 738017 + crc32(group)) mod 10^6;
-    a group never holds 500,000 people (the whole merged city is 4.7 million over ~100 birth years,
-    two sexes and dozens of provinces), so serials for n >= 600,000 are nobody's.
-    """
-    prefix, digit, yy = cccd[:3], int(cccd[3]), int(cccd[4:6])
-    year = (1900 if digit in (0, 1) else 2000 if digit in (2, 3) else 2100) + yy
-    offset = zlib.crc32(repr((prefix, digit, year)).encode()) % 1_000_000
-    n = rng.randrange(600_000, 1_000_000)
-    return f"{cccd[:6]}{(n * 738_017 + offset) % 1_000_000:06d}"
-
-
-def malformed_cccd(cccd: str, rng: random.Random) -> str:
-    return rng.choice((cccd[:-1], cccd + str(rng.randrange(10)), cccd[:5] + "O" + cccd[6:], cccd[:6] + "-" + cccd[6:],
-                       cccd.lstrip("0")))
-
-
-# -- names ---------------------------------------------------------------------------------
-_TONES = ("\u0300", "\u0301", "\u0303", "\u0309", "\u0323")
-
-
-def misspell(text: str, rng: random.Random) -> str:
-    """A plausible typing error: wrong tone mark, one syllable unaccented, swapped or doubled letter."""
-    words = text.split(" ")
-    for _ in range(4):
-        i = rng.randrange(len(words))
-        word = words[i]
-        if len(word) < 2:
-            continue
-        variant = rng.randrange(4)
-        decomposed = unicodedata.normalize("NFD", word)
-        tones = [k for k, ch in enumerate(decomposed) if ch in _TONES]
-        if variant == 0 and tones:
-            k = tones[0]
-            new = rng.choice([t for t in _TONES if t != decomposed[k]])
-            words[i] = unicodedata.normalize("NFC", decomposed[:k] + new + decomposed[k + 1:])
-        elif variant == 1 and fold_diacritics(word) != word:
-            words[i] = fold_diacritics(word)
-        elif variant == 2:
-            k = rng.randrange(len(word) - 1)
-            words[i] = word[:k] + word[k + 1] + word[k] + word[k + 2:]
-        else:
-            k = rng.randrange(len(word))
-            words[i] = word[:k + 1] + word[k] + word[k + 1:]
-        if words[i] != word:
-            return " ".join(words)
-    return text + " "
-
-
-def name_variant(full_name: str, rng: random.Random) -> str:
-    """The same person as another system writes them: unaccented, misspelt or with another middle name."""
-    variant = rng.random()
-    if variant < 0.4 and fold_diacritics(full_name) != full_name:
-        return fold_diacritics(full_name)
-    if variant < 0.8:
-        return misspell(full_name, rng)
-    parts = full_name.split(" ")
-    if len(parts) >= 3:
-        swap = {"Văn": "Đức", "Thị": "Thu", "Đức": "Văn", "Thu": "Thị", "Ngọc": "Minh", "Minh": "Ngọc"}
-        parts[1] = swap.get(parts[1], "Văn" if parts[1] != "Văn" else "Hữu")
-        return " ".join(parts)
-    return full_name.upper()
 
 
 # -- administrative units ------------------------------------------------------------------
@@ -533,17 +403,6 @@ def street_address(rng: random.Random, unit: reference.AdminUnit) -> str:
 
 
 # -- the citizen pool ----------------------------------------------------------------------
-@dataclass(frozen=True)
-class Person:
-    """An adult true citizen, as other systems may link to them."""
-
-    cccd: str
-    full_name: str
-    unit_code: str
-    birth_year: int
-    sex: str
-
-
 class CitizenPool:
     """Adults among the first ``share`` of ``PopulationGenerator(seed, sf).true_citizens()``.
 
@@ -593,11 +452,11 @@ class CitizenPool:
     def __len__(self) -> int:
         return len(self._cccd)
 
-    def person(self, i: int) -> Person:
+    def person(self, i: int) -> CitizenRef:
         info = self._info[i]
         tokens = self._tokens
         name = " ".join(t for t in (tokens[info & 0x3FFF], tokens[info >> 14 & 0x3FFF], tokens[info >> 28 & 0x3FFF]) if t)
-        return Person(cccd=f"{self._cccd[i]:012d}", full_name=name, unit_code=self._units[info >> 42 & 0xFF],
+        return CitizenRef(cccd=f"{self._cccd[i]:012d}", full_name=name, unit_code=self._units[info >> 42 & 0xFF],
                       birth_year=(info >> 51) + 1850, sex="F" if info >> 50 & 1 else "M")
 
     def birth_year(self, i: int) -> int:
@@ -617,7 +476,7 @@ class CitizenPool:
             i = rng.randrange(len(self._cccd))
         return i
 
-    def pick(self, rng: random.Random, born_by: int | None = None) -> Person:
+    def pick(self, rng: random.Random, born_by: int | None = None) -> CitizenRef:
         return self.person(self.pick_index(rng, born_by))
 
     def pick_relative(self, rng: random.Random, of: int, tries: int = 80) -> int:
@@ -642,125 +501,6 @@ def clear_caches() -> None:
     citizen_pool.cache_clear()
     _truth.cache_clear()
     enterprise_directory.cache_clear()
-
-
-# -- faults --------------------------------------------------------------------------------
-class FaultPlan:
-    """Fault rates of one system resolved per table, and the draws that apply them.
-
-    Each table has its own random stream, so the rate of one table never shifts another.
-    """
-
-    def __init__(self, system: str, seed: int, table_faults: dict[str, tuple[str, ...]],
-                 defaults: dict[str, float], overrides: dict[str, float] | None, stats: GenerationStats) -> None:
-        self.rates: dict[tuple[str, str], float] = {(t, f): defaults[f] for t, fs in table_faults.items() for f in fs}
-        for key, value in (overrides or {}).items():
-            if "." in key:
-                table, fault = key.split(".", 1)
-                if (table, fault) not in self.rates:
-                    raise ValueError(f"unknown fault {key!r}; known: {sorted(f'{t}.{f}' for t, f in self.rates)}")
-                self.rates[(table, fault)] = value
-            elif key in defaults:
-                for (table, fault) in self.rates:
-                    if fault == key:
-                        self.rates[(table, fault)] = value
-            else:
-                raise ValueError(f"unknown fault type {key!r}; known: {sorted(defaults)}")
-        for key, value in self.rates.items():
-            if not 0.0 <= value <= 1.0:
-                raise ValueError(f"fault rate {key} = {value} is not in [0, 1]")
-        self.stats = stats
-        self.muted = False             # True while drawing for a row that will not be written
-        self._rngs = {t: rng_for(system, seed, f"faults-{t}") for t in table_faults}
-
-    def rng(self, table: str) -> random.Random:
-        return self._rngs[table]
-
-    def rate(self, table: str, fault: str) -> float:
-        return self.rates.get((table, fault), 0.0)
-
-    def count(self, table: str, fault: str, n: int = 1) -> None:
-        if not self.muted:
-            self.stats.faults[f"{table}.{fault}"] += n
-
-    def count_link(self, table: str, key: str) -> None:
-        if not self.muted:
-            self.stats.links[f"{table}.{key}"] += 1
-
-    def choose(self, table: str, faults: Sequence[str]) -> str | None:
-        """One draw per row among mutually exclusive faults that can apply to it."""
-        draw = self._rngs[table].random()
-        edge = 0.0
-        for fault in faults:
-            edge += self.rate(table, fault)
-            if draw < edge:
-                return fault
-        return None
-
-    def hit(self, table: str, fault: str) -> bool:
-        return self._rngs[table].random() < self.rate(table, fault)
-
-    def duplicate(self, table: str) -> str | None:
-        """'exact' / 'near' / None for one source row."""
-        draw = self._rngs[table].random()
-        exact = self.rate(table, "exact_duplicate")
-        if draw < exact:
-            return "exact"
-        if draw < exact + self.rate(table, "near_duplicate"):
-            return "near"
-        return None
-
-    def link(self, table: str) -> str:
-        """'broken' / 'name_mismatch' / 'ok' for one link."""
-        draw = self._rngs[table].random()
-        broken = self.rate(table, "link_broken")
-        if draw < broken:
-            return "broken"
-        if draw < broken + self.rate(table, "link_name_mismatch"):
-            return "name_mismatch"
-        return "ok"
-
-    def citizen_link(self, table: str, person: Person, kind: str = "citizen") -> tuple[str | None, str]:
-        """(CCCD, name) as the table records the person, after a link draw; counted in stats.links."""
-        outcome = self.link(table)
-        self.count_link(table, f"{kind}_{outcome}")
-        rng = self._rngs[table]
-        if outcome == "broken":
-            variant = rng.random()
-            cccd = nobody_cccd(person.cccd, rng) if variant < 0.7 else malformed_cccd(person.cccd, rng) if variant < 0.9 else None
-            return cccd, person.full_name
-        if outcome == "name_mismatch":
-            return person.cccd, name_variant(person.full_name, rng)
-        return person.cccd, person.full_name
-
-    def enterprise_link(self, table: str, tax_code: str, name: str) -> tuple[str, str]:
-        """(tax code, name) as the table records an enterprise; a broken link has a bad check digit or is malformed."""
-        outcome = self.link(table)
-        self.count_link(table, f"enterprise_{outcome}")
-        rng = self._rngs[table]
-        if outcome == "broken":
-            return (bad_check_tax_code(tax_code, rng) if rng.random() < 0.6 else malformed_tax_code(tax_code, rng)), name
-        if outcome == "name_mismatch":
-            return tax_code, rng.choice((fold_diacritics(name), misspell(name, rng), name.upper()))
-        return tax_code, name
-
-
-class Delayed:
-    """Rows held back and released a few rows later (duplicates and re-entries arrive late)."""
-
-    def __init__(self, rng: random.Random, release: float = 0.3) -> None:
-        self.rng, self.release, self.pending = rng, release, []
-
-    def add(self, row: Any) -> None:
-        self.pending.append(row)
-
-    def due(self) -> Iterator[Any]:
-        if self.pending and self.rng.random() < self.release:
-            yield self.pending.pop(0)
-
-    def rest(self) -> Iterator[Any]:
-        while self.pending:
-            yield self.pending.pop(0)
 
 
 # =====================================================================================
@@ -994,7 +734,7 @@ class _Ent:
     name: str = ""
     brand: str = ""
     address: str = ""
-    rep: Person | None = None
+    rep: CitizenRef | None = None
     events: list[_Event] = field(default_factory=list)
     updated: str = ""
 
@@ -1251,7 +991,7 @@ def true_enterprises(seed: int = 42, sf: float = 1.0) -> Iterator[Enterprise]:
     """
     yield from enterprise_directory(seed, sf)
     for h in _truth(seed, sf).households():
-        owner: Person = h["owner"]
+        owner: CitizenRef = h["owner"]
         yield Enterprise(business_id=h["so_dang_ky"], kind="household_business", tax_code=None,
                          name=h["ten_ho_kinh_doanh"], legal_form=HOUSEHOLD_FORM, vsic_code=h["ma_nganh"],
                          unit_code=h["unit"].unit_code, registered_on=h["ngay_dang_ky"],
@@ -1359,7 +1099,7 @@ class BusinessRegistry:
         elif fault == "unaccented_name":
             row["ten_doanh_nghiep"] = fold_diacritics(row["ten_doanh_nghiep"])
         elif fault == "misspelled_name":
-            row["ten_doanh_nghiep"] = misspell(row["ten_doanh_nghiep"], rng)
+            row["ten_doanh_nghiep"] = mistype(row["ten_doanh_nghiep"], rng)
         elif fault == "old_admin_unit":
             old = old_unit_for(e.unit.unit_code, rng)
             if old is None:
@@ -1428,7 +1168,7 @@ class BusinessRegistry:
         rng = f.rng(t)
         delayed = Delayed(rng)
         for h in self.truth.households():
-            owner: Person = h["owner"]
+            owner: CitizenRef = h["owner"]
             cccd, name = f.citizen_link(t, owner)
             row = {"so_dang_ky": h["so_dang_ky"], "ten_ho_kinh_doanh": h["ten_ho_kinh_doanh"], "so_cccd_chu_ho": cccd,
                    "ho_ten_chu_ho": name, "ma_nganh": h["ma_nganh"], "nganh_nghe": h["nganh_nghe"],
@@ -1446,7 +1186,7 @@ class BusinessRegistry:
             elif fault == "unaccented_name":
                 row["ten_ho_kinh_doanh"] = fold_diacritics(row["ten_ho_kinh_doanh"])
             elif fault == "misspelled_name":
-                row["ten_ho_kinh_doanh"] = misspell(row["ten_ho_kinh_doanh"], rng)
+                row["ten_ho_kinh_doanh"] = mistype(row["ten_ho_kinh_doanh"], rng)
             elif fault == "old_admin_unit":
                 old = old_unit_for(h["unit"].unit_code, rng)
                 if old is None:

@@ -1,7 +1,7 @@
 """Health facilities and examinations (Y tế: cơ sở khám chữa bệnh, lượt khám), generated.
 
-Owner: Sở Y tế (Department of Health). A relational database (PostgreSQL on the cluster
-profile, SQLite on the embedded one) with three tables:
+Owner: Sở Y tế (Department of Health). A relational database (SQLite under ``kho sources
+up``, PostgreSQL with ``kho sources up --real``) with three tables:
 
 * ``co_so_kham_chua_benh`` (facilities): ``ma_co_so`` is the 5-digit facility code of the
   health-insurance system (two digits of the province, 31 old Hải Phòng / 30 old Hải Dương,
@@ -46,10 +46,11 @@ from typing import Any
 
 from kho import reference
 from kho.sources import dbapi
-from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics, rng_for, scaled
-from kho.sources.civil_status import (BLOCK, LINK_FAULT_RATES, WINDOW_END, WINDOW_MONTHS, WINDOW_START, Faults,
-                                      Person, age_on, block_rng, death_date, malformed_cccd, map_blocks, month_index,
-                                      month_start, old_unit_code, true_people, write_manifest)
+from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics, rng_for, scaled, write_manifest
+from kho.sources.citizens import (BLOCK, WINDOW_END, WINDOW_MONTHS, WINDOW_START, Person, age_on, block_rng,
+                                  death_date, map_blocks, month_index, month_start, true_people)
+from kho.sources.faults import LINK_FAULT_RATES, Faults, old_unit_code
+from kho.sources.identifiers import malformed_cccd
 from kho.sources.insurance import category_at
 from kho.sources.labour import work_of
 
@@ -461,6 +462,5 @@ def generate(target: str, *, seed: int = 42, sf: float = 1.0, fault_rates: dict[
                     chunk = [tuple(int(v) if isinstance(v, bool) else v for v in r) for r in chunk]
                 gen.stats.rows[table] += dbapi.insert_many(con, target, table, TABLE_COLUMNS[table], chunk)
     gen.stats.seconds = time.perf_counter() - started
-    if kind == "sqlite":
-        write_manifest(dbapi.sqlite_path(target).with_suffix(".manifest.json"), SYSTEM.name, seed, sf, gen.stats)
+    write_manifest(target, SYSTEM.name, seed, sf, gen.stats)
     return gen.stats

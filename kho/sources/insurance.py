@@ -58,10 +58,11 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any
 
-from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics
-from kho.sources.civil_status import (BLOCK, LIFE_COVER, LIFE_MISC, LINK_FAULT_RATES, Faults, Person, age_on,
-                                      death_date, join_parts, malformed_cccd, map_blocks, merge_stats, misspell,
-                                      month_index, month_start, old_unit_code, true_people, write_manifest)
+from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics, write_manifest
+from kho.sources.citizens import (BLOCK, LIFE_COVER, LIFE_MISC, Person, age_on, death_date, join_parts, map_blocks,
+                                  merge_stats, month_index, month_start, true_people)
+from kho.sources.faults import LINK_FAULT_RATES, Faults, misspell, old_unit_code
+from kho.sources.identifiers import bhxh_code, malformed_cccd
 from kho.sources.labour import Spell, employer_code, employer_registry, poverty_of, spell_at, work_of
 
 SYSTEM = SourceSystem(
@@ -99,12 +100,6 @@ DEFAULT_FAULT_RATES: dict[str, float] = {
     "old_admin_unit": 0.01,
     **LINK_FAULT_RATES,
 }
-
-
-def bhxh_code(person: Person, second: bool = False) -> str:
-    """The person's 10-digit BHXH code (``second``: the duplicate one a clerk issued again)."""
-    n = person.idx + (50_000_000 if second else 0)
-    return f"{person.cccd[1:3]}{(n * 48_271 + 12_345) % 100_000_000:08d}"
 
 
 @lru_cache(maxsize=None)
@@ -436,7 +431,6 @@ def generate(target: str | Path, *, seed: int = 42, sf: float = 1.0, fault_rates
                        "columns": list(COLUMNS_V2 if m >= gen.change else COLUMNS_V1)}
     gen.stats.faults["schema_change"] += 1 if gen.first < gen.change <= gen.last else 0
     gen.stats.seconds = time.perf_counter() - started
-    write_manifest(folder / "_manifest.json", SYSTEM.name, seed, sf, gen.stats,
-                   {"files": files, "schema_change_month": schema_change_month,
-                    "schema_change": {"renamed": {"ma_dvhc": "ma_xa"}, "added": ["so_dien_thoai"]}})
+    write_manifest(folder, SYSTEM.name, seed, sf, gen.stats, files=files, schema_change_month=schema_change_month,
+                   schema_change={"renamed": {"ma_dvhc": "ma_xa"}, "added": ["so_dien_thoai"]})
     return gen.stats

@@ -29,11 +29,12 @@ bounded: one day of values per station and a heap of in-flight (late) events.
 Patterns: traffic peaks 07-09 h and 17-19 h, lower at weekends and around Tết; PM2.5 higher at
 night and in winter (Nov-Feb), with day-to-day weather swings; water level follows the tide
 (M2 12,42 h dominant as specified, with S2, K1 and O1; note the real Hòn Dấu tide is mostly
-diurnal - adjust ``TIDE`` per station if a study needs it) plus a rainy-season rise on rivers.
+diurnal - adjust a station's ``tide`` amplitudes if a study needs it) plus a rainy-season rise on rivers.
 
 Faults (``DEFAULT_FAULT_RATES``): missing measurement values (``null``), a sensor stuck at a
 constant for 1-6 hours, spikes, out-of-order arrival (a few intervals late), late arrival
-(1-6 hours), duplicates (same ``event_id`` delivered twice). Station coordinates and placements
+(1-6 hours), exact duplicates (``exact_duplicate``: the same event, same ``event_id``, delivered
+twice). Station coordinates and placements
 are approximate [derived]; station codes are this project's.
 """
 
@@ -51,7 +52,7 @@ from pathlib import Path
 from typing import Any
 
 from kho import reference
-from kho.sources.base import GenerationStats, SourceSystem
+from kho.sources.base import GenerationStats, SourceSystem, write_manifest
 
 SYSTEM = SourceSystem(
     name="iot",
@@ -75,7 +76,7 @@ DEFAULT_FAULT_RATES: dict[str, float] = {
     "spike": 0.003,             # per event
     "out_of_order": 0.01,       # per event: arrives 1.5-4 intervals late
     "late": 0.005,              # per event: arrives 1-6 h late
-    "duplicate": 0.005,         # per event: delivered twice
+    "exact_duplicate": 0.005,   # per event: delivered twice
 }
 _TET = (date(2023, 1, 22), date(2024, 2, 10), date(2025, 1, 29), date(2026, 2, 17), date(2027, 2, 6))
 
@@ -113,7 +114,7 @@ STATIONS: tuple[Station, ...] = (
     Station("KK-CL-01", "air", "Trạm quan trắc không khí tự động Chí Linh", "Chí Linh", 21.1302, 106.3897, _ENV, 34.0, 1.80),
     Station("KK-KM-01", "air", "Trạm quan trắc không khí tự động Kinh Môn (khu xi măng)", "Kinh Môn", 20.9998, 106.5102, _ENV, 47.0, 2.10),
     Station("KK-CH-01", "air", "Trạm quan trắc không khí tự động Cát Bà", "Cát Hải", 20.7271, 107.0483, _ENV, 15.0, 1.60),
-    Station("TV-HD-01", "water_level", "Trạm hải văn Hòn Dáu", "Nam Đồ Sơn", 20.6672, 106.8167, _ENV, 190.0,
+    Station("TV-HD-01", "water_level", "Trạm hải văn Hòn Dấu", "Nam Đồ Sơn", 20.6672, 106.8167, _ENV, 190.0,
             tide=(85.0, 22.0, 45.0, 38.0)),
     Station("TV-CC-01", "water_level", "Trạm thủy văn Cửa Cấm", "Ngô Quyền", 20.8660, 106.7101, _ENV, 175.0,
             tide=(70.0, 18.0, 38.0, 32.0), river=40.0),
@@ -279,7 +280,7 @@ class _Day:
                 delay, kind = (1.5 + 2.5 * u) * interval_s, "out_of_order"
             else:
                 delay, kind = 1 + 19 * u, None
-            self.plan.append((spike, missing, delay, kind, 1 + int(dup_u * 299) if dup < rates["duplicate"] else None))
+            self.plan.append((spike, missing, delay, kind, 1 + int(dup_u * 299) if dup < rates["exact_duplicate"] else None))
 
 
 def _rates(fault_rates: dict[str, float] | None) -> dict[str, float]:
@@ -397,7 +398,7 @@ def iter_events(seed: int = 42, start: datetime | date | str = DEFAULT_START, en
             if dup is not None:
                 again = arrival + timedelta(seconds=dup)
                 tie += 1
-                heapq.heappush(heap, (again, ts, i, tie, {**ev, "received_at": _iso(again)}, ("duplicate",)))
+                heapq.heappush(heap, (again, ts, i, tie, {**ev, "received_at": _iso(again)}, ("exact_duplicate",)))
         ts += timedelta(seconds=interval_s)
 
 
@@ -442,8 +443,11 @@ def write_jsonl(directory: str | Path, start: datetime | date | str = DEFAULT_ST
 def generate(target: str | Path, *, seed: int = 42, sf: float = 1.0, fault_rates: dict[str, float] | None = None,
              start: datetime | date | str = DEFAULT_START, end: datetime | date | str = DEFAULT_END) -> GenerationStats:
     """A default file drop under ``<target>/iot/`` (the week before 1 Nov 2026). ``sf`` is ignored:
-    the station network is the city's, not a function of population."""
-    return write_jsonl(Path(target) / "iot", start, end, seed=seed, fault_rates=fault_rates)
+    the station network is the city's, not a function of population. Writes ``iot.manifest.json`` there."""
+    folder = Path(target) / "iot"
+    stats = write_jsonl(folder, start, end, seed=seed, fault_rates=fault_rates)
+    write_manifest(folder, SYSTEM.name, seed, sf, stats, start=_iso(_parse_time(start)), end=_iso(_parse_time(end)))
+    return stats
 
 
 if __name__ == "__main__":  # pragma: no cover

@@ -48,12 +48,13 @@ from statistics import NormalDist
 from typing import Any
 
 from kho import reference
-from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics, rng_for, scaled
-from kho.sources.civil_status import (BLOCK, LIFE_CHANGE, LIFE_FORMAL, LIFE_HOUSEHOLD, LIFE_LABOUR, LIFE_MISC,
-                                      LIFE_SECTION, LINK_FAULT_RATES, WINDOW_END, WINDOW_START, Faults, Person,
-                                      age_on, block_rng, death_date, join_parts, malformed_cccd, map_blocks,
-                                      merge_stats, misspell, month_index, month_start, old_unit_code, true_people,
-                                      write_manifest)
+from kho.reference.vsic import division_of
+from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics, rng_for, scaled, write_manifest
+from kho.sources.citizens import (BLOCK, LIFE_CHANGE, LIFE_FORMAL, LIFE_HOUSEHOLD, LIFE_LABOUR, LIFE_MISC,
+                                  LIFE_SECTION, WINDOW_END, WINDOW_START, Person, age_on, block_rng, death_date,
+                                  join_parts, map_blocks, merge_stats, month_index, month_start, true_people)
+from kho.sources.faults import LINK_FAULT_RATES, Faults, misspell, old_unit_code
+from kho.sources.identifiers import malformed_cccd, tax_check_digit
 
 SYSTEM = SourceSystem(
     name="labour",
@@ -242,24 +243,15 @@ def unemployment_insured(spell: Spell) -> bool:
     return spell.formal and spell.section != "O"
 
 
-# VSIC 2018 divisions (first two digits) -> section letter.
-_DIVISION_SECTIONS = ((3, "A"), (9, "B"), (33, "C"), (35, "D"), (39, "E"), (43, "F"), (47, "G"), (53, "H"),
-                      (56, "I"), (63, "J"), (66, "K"), (68, "L"), (75, "M"), (82, "N"), (84, "O"), (85, "P"),
-                      (88, "Q"), (93, "R"), (96, "S"), (98, "T"), (99, "U"))
 PUBLIC_SECTIONS = ("O", "P", "Q")   # state agencies and public service units employ most of these
 PUBLIC_EMPLOYERS_PER_SF = 60
 
 
 def vsic_section(code: str) -> str | None:
-    """Section letter of a VSIC code (any level from the division down), None if unreadable."""
-    try:
-        division = int(str(code)[:2])
-    except ValueError:
-        return None
-    for last, letter in _DIVISION_SECTIONS:
-        if division <= last:
-            return letter
-    return None
+    """Section letter of a VSIC code (any level from the division down), None if unreadable
+    (:func:`kho.reference.vsic.division_of`)."""
+    division = division_of(str(code))
+    return division.section if division else None
 
 
 def _generated_codes(prefixes: tuple[str, ...], first_body: int, count: int) -> list[str]:
@@ -330,13 +322,6 @@ def employer_code(registry: dict[str, tuple[str, ...]], spell: Spell) -> str:
     """The employer of a formal spell: a Zipf-like pick in its section (a few large firms)."""
     codes = registry[spell.section or "C"]
     return codes[min(len(codes) - 1, int(len(codes) * spell.employer ** 2.5))]
-
-
-def tax_check_digit(first9: str) -> int | None:
-    """The 10th digit of a Vietnamese tax code, or None where no valid code exists."""
-    total = sum(w * int(d) for w, d in zip((31, 29, 23, 19, 17, 13, 7, 5, 3), first9))
-    check = 10 - total % 11
-    return check if check < 10 else None
 
 
 # -- poverty (shared with insurance: poor households' members are covered by the budget) ---
@@ -598,5 +583,5 @@ def generate(target: str | Path, *, seed: int = 42, sf: float = 1.0, fault_rates
         files[name] = {"rows": sum(part["files"].get(name, 0) for part in parts), "sep": POVERTY_SEP,
                        "encoding": "utf-8-sig"}
     gen.stats.seconds = time.perf_counter() - started
-    write_manifest(folder / "_manifest.json", SYSTEM.name, seed, sf, gen.stats, {"files": files})
+    write_manifest(folder, SYSTEM.name, seed, sf, gen.stats, files=files)
     return gen.stats

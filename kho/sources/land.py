@@ -38,8 +38,9 @@ Faults (``DEFAULT_FAULT_RATES``, per row where they can apply; ``{"fault": r}`` 
 rounded area and an older timestamp), zero or negative areas, invalid geometries (unclosed ring,
 ``POLYGON EMPTY``, truncated text, or X/Y swapped as Vietnamese surveyors write them), missing
 values, bad land-use codes (lower case, unknown), pre-2025 unit codes (which also break the
-parcel key), bad and dd/mm/yyyy dates, unaccented addresses, malformed certificate serials
-(no space, lower case, five digits), invalid transaction values. Links (``link_broken``,
+parcel key), bad and dd/mm/yyyy dates, unaccented addresses (``unaccented_text``: the address,
+not a name), malformed certificate serials (no space, lower case, five digits), invalid
+transaction values. Links (``link_broken``,
 ``link_name_mismatch``): a holder/party CCCD of nobody or malformed, an enterprise code with a bad
 check digit, a holder name differing from the registers, a transaction on a parcel key that
 does not exist. Counted in ``GenerationStats.faults`` / ``.links`` as in ``enterprise``.
@@ -59,11 +60,14 @@ from typing import Any
 
 from kho import reference
 from kho.sources import dbapi
-from kho.sources.base import CITIZENS_PER_SF, GenerationStats, SourceSystem, fold_diacritics, rng_for
-from kho.sources.enterprise import (AS_OF, BAD_DATES, ChunkWriter, Delayed, Enterprise, FaultPlan, Person,
-                                    citizen_pool, create_indexes, create_tables, cumulative, enterprise_directory,
-                                    make_tax_code, office_time, old_unit_for, poisson, random_day, street_address,
-                                    unit_district, unit_float, unit_weights, vn_date, write_manifest)
+from kho.sources.base import CITIZENS_PER_SF, GenerationStats, SourceSystem, fold_diacritics, rng_for, write_manifest
+from kho.sources.citizens import CitizenRef
+from kho.sources.enterprise import (AS_OF, BAD_DATES, ChunkWriter, Enterprise, citizen_pool, create_indexes,
+                                    create_tables, cumulative, enterprise_directory, office_time, old_unit_for,
+                                    poisson, random_day, street_address, unit_district, unit_float, unit_weights,
+                                    vn_date)
+from kho.sources.faults import Delayed, FaultPlan
+from kho.sources.identifiers import make_tax_code
 
 SYSTEM = SourceSystem(
     name="land",
@@ -398,7 +402,7 @@ class _ParcelTruth:
 
     def _citizen_holder(self, since: date, index: int | None = None) -> Holder:
         i = self.pool.pick_index(self.rng, born_by=since.year - 18) if index is None else index
-        p: Person = self.pool.person(i)
+        p: CitizenRef = self.pool.person(i)
         return Holder("ca_nhan", p.cccd, p.full_name, since, i)
 
     def _enterprise_holder(self, group: str, since: date) -> Holder:
@@ -615,7 +619,7 @@ class LandDatabase:
                    "ngay_cap": issued.isoformat(),
                    "trang_thai": "hieu_luc" if k == len(p.holders) - 1 else "da_thu_hoi"}
             if h.kind == "ca_nhan":
-                person = Person(cccd=h.id, full_name=h.name, unit_code=p.unit_code, birth_year=0, sex="")
+                person = CitizenRef(cccd=h.id, full_name=h.name, unit_code=p.unit_code, birth_year=0, sex="")
                 row["so_cccd"], row["ten_chu_su_dung"] = f.citizen_link(t, person)
             else:
                 row["ma_so_doanh_nghiep"], row["ten_chu_su_dung"] = f.enterprise_link(t, h.id, h.name)
@@ -653,7 +657,7 @@ class LandDatabase:
             for side, kind, pid, name in (("ben_chuyen", tx.from_kind, tx.from_id, tx.from_name),
                                           ("ben_nhan", tx.to_kind, tx.to_id, tx.to_name)):
                 if kind == "ca_nhan":
-                    pid, name = f.citizen_link(t, Person(cccd=pid, full_name=name, unit_code="", birth_year=0, sex=""))
+                    pid, name = f.citizen_link(t, CitizenRef(cccd=pid, full_name=name, unit_code="", birth_year=0, sex=""))
                 elif kind == "to_chuc":
                     pid, name = f.enterprise_link(t, pid, name)
                 else:

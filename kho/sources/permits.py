@@ -41,14 +41,17 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import date, timedelta
+from functools import lru_cache
 from typing import Any
 
 from kho import reference
+from kho.reference import agencies as agencies_ref
 from kho.sources import dbapi
-from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics, rng_for
-from kho.sources.enterprise import (AS_OF, BAD_DATES, BRANDS, MERGER, Delayed, FaultPlan, Person, create_indexes,
-                                    create_tables, office_time, old_unit_for, random_day, unit_district, vn_date,
-                                    write_manifest, write_rows)
+from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics, rng_for, write_manifest
+from kho.sources.citizens import CitizenRef
+from kho.sources.enterprise import (AS_OF, BAD_DATES, BRANDS, MERGER, create_indexes, create_tables, office_time,
+                                    old_unit_for, random_day, unit_district, vn_date, write_rows)
+from kho.sources.faults import Delayed, FaultPlan
 from kho.sources.land import Holder, Parcel, true_parcels
 
 SYSTEM = SourceSystem(
@@ -100,6 +103,11 @@ COLUMN_TYPES = {
 }
 INDEXES = {TABLE: ("ma_ho_so", "chu_dau_tu", "ma_dvhc")}
 
+# Issuing agencies (codes of kho/reference/agencies.csv).
+CONSTRUCTION = agencies_ref.department_code("09")                    # Sở Xây dựng
+ECONOMIC_ZONE_AUTHORITY = agencies_ref.department_code("14")         # Ban Quản lý Khu kinh tế Hải Phòng
+HAI_DUONG_CONSTRUCTION = agencies_ref.department_code("15", "H26")   # Sở Xây dựng tỉnh Hải Dương (until 2025-06-30)
+
 _WORKS = {
     "cong_trinh_dan_dung": ("Nhà văn phòng", "Khách sạn", "Nhà hàng", "Showroom", "Trung tâm thương mại",
                             "Nhà ở kết hợp kinh doanh", "Cửa hàng"),
@@ -128,21 +136,24 @@ class Permit:
     number: str | None = None
 
 
+@lru_cache(maxsize=1)
+def _district_pc_codes() -> dict[str, str]:
+    """Pre-2025 district People's Committee name ("UBND Quận Lê Chân") -> its catalogue code."""
+    return {a.name_vi: a.code for a in agencies_ref.agencies() if a.kind == "other" and a.name_vi.startswith("UBND ")}
+
+
 def _issuer(parcel: Parcel, kind: str, day: date, units: dict[str, reference.AdminUnit]) -> tuple[str, str]:
-    """(issuing authority, its electronic agency code)."""
+    """(issuing authority, its electronic agency code), both from ``kho/reference/agencies.csv``."""
     district, province = unit_district()[parcel.unit_code]
-    unit = units[parcel.unit_code]
     if kind == "cong_nghiep" and parcel.land_use == "SKK":
-        return "Ban Quản lý Khu kinh tế Hải Phòng", "000.00.21.H31"
-    if kind != "nha_o_rieng_le":
-        if day < MERGER and province == "Hải Dương":
-            return "Sở Xây dựng tỉnh Hải Dương", "000.00.15.H26"
-        return "Sở Xây dựng thành phố Hải Phòng", "000.00.15.H31"
-    if day < MERGER:
-        districts = sorted({d for d, _ in unit_district().values()})
-        return f"UBND {district}", f"000.{districts.index(district) + 30:02d}.00.{'H26' if province == 'Hải Dương' else 'H31'}"
-    j = [u.unit_code for u in reference.admin_units()].index(parcel.unit_code)
-    return f"UBND {unit.unit_full_name}", f"{j // 100 + 1:03d}.{j % 100:02d}.40.H31"
+        code = ECONOMIC_ZONE_AUTHORITY
+    elif kind != "nha_o_rieng_le":
+        code = HAI_DUONG_CONSTRUCTION if (day < MERGER and province == "Hải Dương") else CONSTRUCTION
+    elif day < MERGER:
+        code = _district_pc_codes()[f"UBND {district}"]
+    else:
+        code = agencies_ref.commune_pc_code(parcel.unit_code)
+    return agencies_ref.agency_on(code, day).name_vi, code
 
 
 def true_permits(seed: int = 42, sf: float = 1.0) -> list[Permit]:
@@ -242,7 +253,7 @@ class PermitRegister:
                    "loai_chu_dau_tu": h.kind}
             if h.kind == "ca_nhan":
                 row["chu_dau_tu"], row["ten_chu_dau_tu"] = f.citizen_link(
-                    t, Person(cccd=h.id, full_name=h.name, unit_code=parcel.unit_code, birth_year=0, sex=""))
+                    t, CitizenRef(cccd=h.id, full_name=h.name, unit_code=parcel.unit_code, birth_year=0, sex=""))
             else:
                 row["chu_dau_tu"], row["ten_chu_dau_tu"] = f.enterprise_link(t, h.id, h.name)
             if f.link(t) == "broken":                 # a parcel key that does not exist (typo in the parcel number)

@@ -13,7 +13,6 @@ pre-2025 administrative units, unparseable birth dates.
 
 from __future__ import annotations
 
-import json
 from itertools import accumulate
 import random
 import time
@@ -23,13 +22,12 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
 from kho import reference
 from kho.cleaning import cccd_digit
 from kho.sources import dbapi
-from kho.sources.base import SourceSystem
+from kho.sources.base import SourceSystem, write_manifest
 from kho.sources.names import (GIVEN_FEMALE, GIVEN_MALE, MIDDLE_FEMALE, MIDDLE_MALE, STREETS,
                                SURNAMES)
 
@@ -86,14 +84,25 @@ _AGE_BAND_WEIGHTS = (7.4, 7.8, 7.6, 6.8, 6.6, 7.5, 8.0, 8.2, 7.6, 7.0, 6.3, 5.6,
 
 @dataclass
 class GenerationStats:
+    """What was generated. Like :class:`kho.sources.base.GenerationStats` (same ``as_dict``
+    keys, ``rows`` per object there), except that ``rows`` is the row count of the one table
+    ``cong_dan`` (callers read it as a number) and ``citizens`` counts the true citizens."""
+
     citizens: int = 0
     rows: int = 0
     faults: Counter = field(default_factory=Counter)
+    links: Counter = field(default_factory=Counter)    # always empty: the register links to no other system
     seconds: float = 0.0
+    system: str = "population"
+
+    @property
+    def total_rows(self) -> int:
+        return self.rows
 
     def as_dict(self) -> dict[str, Any]:
-        return {"citizens": self.citizens, "rows": self.rows, "faults": dict(sorted(self.faults.items())),
-                "seconds": round(self.seconds, 2)}
+        return {"system": self.system, "rows": {TABLE: self.rows}, "total_rows": self.total_rows,
+                "faults": dict(sorted(self.faults.items())), "links": dict(sorted(self.links.items())),
+                "citizens": self.citizens, "seconds": round(self.seconds, 2)}
 
 
 @dataclass(frozen=True)
@@ -149,8 +158,16 @@ class PopulationGenerator:
             for u in units
         ]
         entries = [e for e in reference.crosswalk().values() if e.old_unit_code not in reference.admin_unit_by_code()]
-        self.old_whole = sorted((e for e in entries if not e.split and e.new_unit_code), key=lambda e: e.old_unit_code)
-        self.old_split = sorted((e for e in entries if e.split), key=lambda e: e.old_unit_code)
+        # Pre-2025 units each current unit absorbed (whole, or a part of a split unit): an
+        # old-unit fault writes one of the citizen's own unit's predecessors, as a clerk would.
+        self.old_whole: dict[str, list] = {}
+        self.old_split: dict[str, list] = {}
+        for e in sorted(entries, key=lambda e: e.old_unit_code):
+            if e.split:
+                for code in e.candidate_unit_codes:
+                    self.old_split.setdefault(code, []).append(e)
+            elif e.new_unit_code:
+                self.old_whole.setdefault(e.new_unit_code, []).append(e)
         prefixes = sorted(reference.cccd_prefixes())
         self.other_prefixes = [p for p in prefixes if p not in ("030", "031")]
         self.serials = _Serials()
@@ -216,7 +233,12 @@ class PopulationGenerator:
             row["ho_ten"] = unicodedata.normalize("NFD", row["ho_ten"])
             row["dia_chi"] = unicodedata.normalize("NFD", row["dia_chi"])
         elif fault == "old_admin_unit":
-            pool = self.old_split if (self.old_split and rng.random() < 0.1) else self.old_whole
+            unit = row["ma_dvhc"]
+            whole, split = self.old_whole.get(unit, []), self.old_split.get(unit, [])
+            pool = split if (split and (rng.random() < 0.1 or not whole)) else whole
+            if not pool:  # a unit with no predecessor (e.g. Bạch Long Vĩ): the fault cannot apply
+                faults[fault] -= 1
+                return
             entry = rng.choice(pool)
             kind = {"phuong": "Phường", "xa": "Xã", "thi_tran": "Thị trấn"}.get(entry.old_unit_type, "Xã")
             province = "Tỉnh Hải Dương" if entry.old_province == "Hải Dương" else "Thành phố Hải Phòng"
@@ -292,7 +314,5 @@ def generate(url: str, *, seed: int = 42, sf: float = 1.0, fault_rates: dict[str
                     progress(gen.stats.rows)
         gen.stats.rows += dbapi.insert_many(con, url, TABLE, COLUMNS, chunk)
     gen.stats.seconds = time.perf_counter() - started
-    if kind == "sqlite":
-        manifest = dbapi.sqlite_path(url).with_suffix(".manifest.json")
-        manifest.write_text(json.dumps({"system": SYSTEM.name, "seed": seed, "sf": sf, **gen.stats.as_dict()}, indent=2))
+    write_manifest(url, SYSTEM.name, seed, sf, gen.stats)
     return gen.stats

@@ -68,7 +68,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from kho.sources.base import GenerationStats, SourceSystem, rng_for
+from kho.sources.base import GenerationStats, SourceSystem, rng_for, write_manifest
 
 SYSTEM = SourceSystem(
     name="statistics",
@@ -946,7 +946,8 @@ def quarterly_filename(y: int, q: int) -> str:
 
 
 def generate(target: str | Path, *, seed: int = 42, sf: float = 1.0, fault_rates: dict[str, float] | None = None) -> GenerationStats:
-    """Write every monthly and quarterly workbook under ``<target>/statistics/``. ``sf`` is ignored
+    """Write every monthly and quarterly workbook (and ``statistics.manifest.json``) under
+    ``<target>/statistics/``. ``sf`` is ignored
     (city aggregates do not scale); output is deterministic for (seed, fault_rates)."""
     started = time.perf_counter()
     rates = {**DEFAULT_FAULT_RATES, **(fault_rates or {})}
@@ -971,6 +972,7 @@ def generate(target: str | Path, *, seed: int = 42, sf: float = 1.0, fault_rates
         stats.rows["quarterly_workbooks"] += 1
     stats.rows = +stats.rows
     stats.seconds = time.perf_counter() - started
+    write_manifest(out, SYSTEM.name, seed, sf, stats)
     return stats
 
 

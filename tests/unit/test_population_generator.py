@@ -245,9 +245,11 @@ def test_clean_units_dates_sexes_and_addresses(clean: Generated) -> None:
 
 # --- faults at the default rates ----------------------------------------------------------
 def test_manifest_matches_stats(faulty: Generated) -> None:
-    manifest = json.loads(faulty.path.with_suffix(".manifest.json").read_text())
-    assert manifest == {"system": "population", "seed": 7, "sf": 0.05, **faulty.stats.as_dict()}
-    assert manifest["rows"] == len(faulty.rows)
+    manifest = json.loads(faulty.path.with_name("population.manifest.json").read_text())
+    expected = {k: v for k, v in faulty.stats.as_dict().items() if k != "seconds"}
+    assert manifest == {**expected, "seed": 7, "sf": 0.05}
+    assert list(manifest)[:7] == ["system", "seed", "sf", "rows", "total_rows", "faults", "links"]
+    assert manifest["rows"] == {"cong_dan": len(faulty.rows)} and manifest["total_rows"] == faulty.stats.rows
 
 
 def test_every_fault_type_appears(faulty: Generated) -> None:

@@ -23,7 +23,7 @@ import pytest
 from kho import cleaning, reference
 from kho.reference import land_use as land_use_ref
 from kho.reference import vsic
-from kho.sources import enterprise, land, permits
+from kho.sources import enterprise, identifiers, land, permits
 from kho.sources.base import fold_diacritics
 from kho.sources.population import PopulationGenerator
 
@@ -131,15 +131,15 @@ def test_every_generated_industry_and_land_use_code_is_in_the_catalogues(clean) 
 
 # -- identifiers ----------------------------------------------------------------------------
 def test_tax_code_check_digit_matches_published_examples() -> None:
-    assert enterprise.tax_check_digit("010004751") == 6            # the worked example of the tax authority
-    assert enterprise.is_valid_tax_code("0100047516")
-    assert enterprise.is_valid_tax_code("0314409058")
-    assert enterprise.is_valid_tax_code("0314409058-002")
-    assert not enterprise.is_valid_tax_code("0314409059")
-    assert not enterprise.is_valid_tax_code("314409058")
-    assert not enterprise.is_valid_tax_code("0000000000")
-    code, _ = enterprise.make_tax_code("02", 1234)
-    assert code.startswith("0200") and enterprise.is_valid_tax_code(code)
+    assert identifiers.tax_check_digit("010004751") == 6            # the worked example of the tax authority
+    assert identifiers.is_valid_tax_code("0100047516")
+    assert identifiers.is_valid_tax_code("0314409058")
+    assert identifiers.is_valid_tax_code("0314409058-002")
+    assert not identifiers.is_valid_tax_code("0314409059")
+    assert not identifiers.is_valid_tax_code("314409058")
+    assert not identifiers.is_valid_tax_code("0000000000")
+    code, _ = identifiers.make_tax_code("02", 1234)
+    assert code.startswith("0200") and identifiers.is_valid_tax_code(code)
 
 
 def test_nobody_cccd_is_well_formed_and_belongs_to_no_citizen(true_citizens) -> None:
@@ -148,7 +148,7 @@ def test_nobody_cccd_is_well_formed_and_belongs_to_no_citizen(true_citizens) -> 
     rng = random.Random(3)
     sample = list(true_citizens)[:3000]
     for cccd in sample:
-        fake = enterprise.nobody_cccd(cccd, rng)
+        fake = identifiers.nobody_cccd(cccd, rng)
         assert len(fake) == 12 and fake.isdigit() and fake[:6] == cccd[:6]
         assert fake not in true_citizens
 
@@ -169,7 +169,7 @@ def test_business_registration_clean_formats(clean) -> None:
     assert stats.rows == Counter({t: len(rows) for t, rows in tables.items()})
     codes = [r["ma_so_doanh_nghiep"] for r in dn]
     assert len(set(codes)) == len(codes)
-    assert all(enterprise.is_valid_tax_code(c) and c[:2] in ("02", "08") for c in codes)
+    assert all(identifiers.is_valid_tax_code(c) and c[:2] in ("02", "08") for c in codes)
     assert [r["ngay_thanh_lap"] for r in dn] == sorted(r["ngay_thanh_lap"] for r in dn)   # codes grow with time
     forms = {f for f, _ in enterprise.LEGAL_FORMS}
     for r in dn:
@@ -287,7 +287,7 @@ def test_land_holders_link_to_true_citizens_and_enterprises(clean, true_citizens
         for side in ("ben_chuyen", "ben_nhan"):
             assert t[side] in true_citizens or t[side] in directory or t[side] in banks
         assert (t["ben_nhan"] in banks) == (t["loai_giao_dich"] == "the_chap")
-    assert all(enterprise.is_valid_tax_code(b) for b in banks)
+    assert all(identifiers.is_valid_tax_code(b) for b in banks)
 
 
 def test_permits_clean_formats_and_links(clean, true_citizens) -> None:
@@ -342,8 +342,10 @@ def test_truth_does_not_depend_on_fault_rates(clean, faulty) -> None:
 
 def test_manifest_and_unknown_faults(faulty) -> None:
     stats, _, path = faulty["land"]
-    manifest = json.loads(path.with_name(f"{path.stem}.land.manifest.json").read_text())
+    manifest = json.loads(path.with_name("land.manifest.json").read_text())
     assert manifest["rows"] == dict(sorted(stats.rows.items())) and manifest["seed"] == SEED
+    assert list(manifest)[:7] == ["system", "seed", "sf", "rows", "total_rows", "faults", "links"]
+    assert manifest["total_rows"] == stats.total_rows and "seconds" not in manifest
     with pytest.raises(ValueError):
         land.LandDatabase(fault_rates={"no_such_fault": 0.1})
     with pytest.raises(ValueError):
@@ -384,7 +386,7 @@ FAULT_CHECKS = {
     ("business_registration", "doanh_nghiep", "tax_code_malformed"):
         lambda rows, _: sum(not re.fullmatch(r"\d{10}", r["ma_so_doanh_nghiep"]) for r in rows),
     ("business_registration", "doanh_nghiep", "tax_code_bad_check"):
-        lambda rows, _: sum(not enterprise.is_valid_tax_code(r["ma_so_doanh_nghiep"]) for r in rows),
+        lambda rows, _: sum(not identifiers.is_valid_tax_code(r["ma_so_doanh_nghiep"]) for r in rows),
     ("business_registration", "doanh_nghiep", "missing_value"):
         lambda rows, _: sum(any(r[c] in (None, "") for c in ("dia_chi_tru_so", "von_dieu_le", "nganh_nghe_chinh",
                                                              "ngay_thanh_lap", "loai_hinh")) for r in rows),
@@ -564,7 +566,7 @@ def test_snapshot_two_deletes_rows_and_changes_the_schema(tmp_path) -> None:
     assert len(deleted) == s2.faults["doanh_nghiep.hard_delete"] > 0
     assert "doanh_nghiep.hard_delete" not in s1.faults
     new = keys2 - keys1
-    assert new and all(enterprise.is_valid_tax_code(c) and c.startswith("02") for c in new)
+    assert new and all(identifiers.is_valid_tax_code(c) and c.startswith("02") for c in new)
     assert new.isdisjoint(truth)
     emails = [r["email"] for r in t2["doanh_nghiep"] if r["email"]]
     assert 0.4 < len(emails) / len(t2["doanh_nghiep"]) < 0.9

@@ -26,7 +26,8 @@ import pytest
 from kho import reference
 from kho.sources import civil_status, education, health, insurance, labour
 from kho.sources.base import GenerationStats, SourceSystem, fold_diacritics
-from kho.sources.civil_status import WINDOW_END, WINDOW_START, age_on, true_people
+from kho.sources import citizens, faults, identifiers
+from kho.sources.citizens import WINDOW_END, WINDOW_START, age_on, true_people
 
 SEED = 11
 SF = 0.08                       # 8,000 citizens: seconds per system, enough for rates
@@ -38,7 +39,7 @@ MODULES = (civil_status, insurance, health, education, labour)
 # -- fixtures --------------------------------------------------------------------------
 
 @pytest.fixture(scope="module")
-def people() -> dict[str, civil_status.Person]:
+def people() -> dict[str, citizens.Person]:
     """The true citizens by CCCD (fine at this scale; the generators never hold them)."""
     return {p.cccd: p for p in true_people(SEED, SF, cache=False)}
 
@@ -113,18 +114,18 @@ def test_true_people_cache_gives_the_same_stream(tmp_path: Path) -> None:
     cached = list(true_people(SEED, 0.02, cache=tmp_path))           # reads it
     assert direct == built == cached
     assert [p.idx for p in direct] == list(range(len(direct)))
-    assert all(len(p.life) == civil_status.LIFE_DRAWS for p in direct)
+    assert all(len(p.life) == citizens.LIFE_DRAWS for p in direct)
 
 
 def test_unknown_cccd_matches_no_citizen(people) -> None:
-    rng = civil_status.block_rng("test", 1, "unknown", 0)
-    made = {civil_status.unknown_cccd(cccd, rng) for cccd in list(people)[:3000]}
+    rng = citizens.block_rng("test", 1, "unknown", 0)
+    made = {identifiers.unknown_cccd(cccd, rng) for cccd in list(people)[:3000]}
     assert all(len(c) == 12 and c.isdigit() for c in made)
     assert not made & set(people)
 
 
 def test_death_is_shared_and_near_six_per_thousand(people) -> None:
-    deaths = [civil_status.death_date(p) for p in people.values()]
+    deaths = [citizens.death_date(p) for p in people.values()]
     died = [d for d in deaths if d]
     rate = len(died) / len(people) / YEARS_IN_WINDOW
     assert 0.0035 < rate < 0.009
@@ -170,10 +171,10 @@ def test_civil_status_links_match_the_stats(out, people) -> None:
     dup = stats.faults["exact_duplicate"] + stats.faults["near_duplicate"]
     assert total <= len(refs) <= total + 3 * dup          # duplicated rows repeat their references
     matched = sum(1 for r in refs if r in people)
-    expected_broken = sum(civil_status.LINK_FAULT_RATES.values())
+    expected_broken = sum(faults.LINK_FAULT_RATES.values())
     assert matched / len(refs) == pytest.approx(1 - expected_broken, abs=0.015)
     broken = stats.links["citizen_unknown"] + stats.links["citizen_typo"]
-    assert broken / total == pytest.approx(expected_broken - civil_status.LINK_FAULT_RATES["link_birth_mismatch"],
+    assert broken / total == pytest.approx(expected_broken - faults.LINK_FAULT_RATES["link_birth_mismatch"],
                                            abs=0.01)
 
 
@@ -237,7 +238,7 @@ def test_insurance_coverage_codes_and_links(out, people) -> None:
     codes = frame["ma_so_bhxh"]
     assert codes.str.fullmatch(r"\d{10}").mean() > 0.99
     covered = set(frame["so_cccd"]) & set(people)
-    alive = [p for p in people.values() if (civil_status.death_date(p) or date.max) >= date(2026, 10, 1)]
+    alive = [p for p in people.values() if (citizens.death_date(p) or date.max) >= date(2026, 10, 1)]
     assert len(covered) / len(alive) == pytest.approx(0.935, abs=0.03)     # health insurance ~93.5%
     working = {p.cccd for p in alive if 15 <= age_on(p.birth, date(2026, 10, 1)) <= 61}
     social = set(frame.loc[frame.loai_doi_tuong.isin(["bat_buoc", "tu_nguyen"]), "so_cccd"]) & working
@@ -245,11 +246,11 @@ def test_insurance_coverage_codes_and_links(out, people) -> None:
     assert set(frame.loai_doi_tuong) == set(insurance.CATEGORIES)
     employees = frame[frame.loai_doi_tuong == "bat_buoc"]
     assert employees.ma_don_vi.str.fullmatch(r"\d{10}").all()
-    assert all(labour.tax_check_digit(c[:9]) == int(c[9]) for c in employees.ma_don_vi)
+    assert all(identifiers.tax_check_digit(c[:9]) == int(c[9]) for c in employees.ma_don_vi)
     assert (frame.loc[frame.loai_doi_tuong != "bat_buoc", "ma_don_vi"] == "").all()
     stats = out["insurance"]
     linked = frame["so_cccd"].isin(people).mean()
-    assert linked == pytest.approx(1 - sum(civil_status.LINK_FAULT_RATES.values())
+    assert linked == pytest.approx(1 - sum(faults.LINK_FAULT_RATES.values())
                                    - insurance.DEFAULT_FAULT_RATES["missing_value"] * 0.7
                                    - insurance.DEFAULT_FAULT_RATES["invalid_identifier"] * 0.5, abs=0.012)
     assert sum(stats.links.values()) == stats.rows["bhxh_tham_gia"]
@@ -360,7 +361,7 @@ def test_labour_workers_do_not_change_the_bytes(tmp_path: Path) -> None:
     cache = tmp_path / "cache"
     labour.generate(tmp_path / "one", seed=SEED, sf=0.7, workers=1, citizen_cache=cache)
     labour.generate(tmp_path / "two", seed=SEED, sf=0.7, workers=2, citizen_cache=cache)
-    assert civil_status.citizen_blocks(0.7) == 2
+    assert citizens.citizen_blocks(0.7) == 2
     assert _digest(tmp_path / "one" / "labour") == _digest(tmp_path / "two" / "labour")
 
 
@@ -390,7 +391,7 @@ def test_health_tables_codes_and_volumes(out, people) -> None:
     assert mismatched <= 0.02 * len(linked)              # the birth-mismatch link faults
     for cccd, born, day, *_ in linked:
         p = people[cccd]
-        died = civil_status.death_date(p)
+        died = citizens.death_date(p)
         assert day >= p.birth.isoformat() and (died is None or day <= died.isoformat())
 
 
@@ -445,7 +446,7 @@ def test_education_enrolment_follows_school_age_citizens(out, people) -> None:
     start = date(2025, 9, 5)
 
     def alive(p):
-        return (civil_status.death_date(p) or date.max) > start
+        return (citizens.death_date(p) or date.max) > start
 
     for grade, born in (("Lớp 1", 2019), ("Lớp 7", 2013)):   # grade k: born in year - 5 - k
         children = sum(1 for p in people.values() if p.birth.year == born and alive(p))
