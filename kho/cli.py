@@ -112,9 +112,29 @@ def sources_up(sf: float, seed: int, real: bool, only: tuple[str, ...]) -> None:
                    g.stats.get("total_rows", g.stats.get("rows", 0)), sum(g.stats.get("faults", {}).values()))
                   for g in results], title=f"Sector systems at SF {sf} (seed {seed})")
     console.print(f"{len(results)} systems in {time.perf_counter() - t0:.0f} s under {settings.sources_dir}")
+    if any(g.system.name == "dossiers" for g in results):
+        console.print("the dossiers are served by the LGSP-style API: kho sources api [--port 8089]")
     if real and any(g.system.name == "population" for g in results):
         pop = next(g for g in results if g.system.name == "population")
         console.print(f"to run the pipeline on it: export KHO_SOURCE_POPULATION_URL={pop.target}")
+
+
+@sources.command("api")
+@click.option("--port", type=int, default=8089, show_default=True)
+@click.option("--host", default="127.0.0.1", show_default=True, help="loopback by default")
+def sources_api(port: int, host: str) -> None:
+    """Serve the generated TTHC dossiers through the LGSP-style REST API (Ctrl-C stops it).
+
+    Credentials: KHO_LGSP_CLIENT_ID / KHO_LGSP_CLIENT_SECRET (local defaults in docs/sources.md).
+    """
+    from kho.sources import lgsp_api
+
+    settings = get_settings()
+    data = settings.sources_dir / "dossiers"
+    if not data.exists():
+        _fail(f"no dossier data in {data}; run `kho sources up --only dossiers` first")
+    console.print(f"LGSP API on http://{host}:{port}/api/v1/tthc/ho-so (token: POST /oauth/token)")
+    lgsp_api.main(["--data", str(settings.sources_dir), "--host", host, "--port", str(port)])
 
 
 def _generate_sources(sf: float, seed: int, url: str | None) -> dict:

@@ -3,7 +3,7 @@
 import pytest
 
 
-@pytest.mark.parametrize("command", [[], ["demo"], ["run"], ["sql"], ["status"], ["quarantine"], ["sources", "up"],
+@pytest.mark.parametrize("command", [[], ["demo"], ["run"], ["sql"], ["status"], ["quarantine"], ["sources", "up"], ["sources", "api"],
                                      ["setup", "jars"], ["setup", "check"]])
 def test_every_command_has_help(command):
     from click.testing import CliRunner
