@@ -151,6 +151,63 @@ def _generate_sources(sf: float, seed: int, url: str | None) -> dict:
     return stats.as_dict()
 
 
+# -- source registry -----------------------------------------------------------------------
+@main.group()
+def source() -> None:
+    """The source registry: one YAML per sector system (kho/ingest/sources/)."""
+
+
+@source.command("list")
+def source_list() -> None:
+    """Every registered source system and its objects, load modes and raw tables."""
+    from kho.ingest.registry import RegistryError, load_registry, raw_table
+
+    try:
+        registry = load_registry()
+    except RegistryError as exc:
+        _fail(str(exc))
+    _print_table(["system", "transport", "cadence", "object", "load mode", "schema", "raw table"],
+                 [(src.system, src.transport, src.cadence_of(obj), obj.name, obj.load_mode, obj.schema_policy,
+                   str(raw_table(src, obj))) for src, obj in registry.objects()],
+                 title=f"{len(registry)} source systems")
+
+
+@source.command("validate")
+@click.option("--folder", type=click.Path(exists=True, file_okay=False, path_type=Path), default=None,
+              help="a folder of registry YAML files (default: kho/ingest/sources)")
+def source_validate(folder: Path | None) -> None:
+    """Validate registry entries; errors name the file, line, object and field."""
+    from kho.ingest.registry import RegistryError, load_registry
+
+    try:
+        registry = load_registry(folder)
+    except RegistryError as exc:
+        _fail(str(exc))
+    console.print(f"{len(registry)} source systems, {sum(1 for _ in registry.objects())} objects: valid")
+
+
+@source.command("new")
+@click.argument("system")
+@click.option("--transport", type=click.Choice(["direct", "lgsp_api", "file_drop", "stream"]), default="direct",
+              show_default=True)
+@click.option("--owner", default="TODO owning agency (Vietnamese and English)", help="owning agency")
+@click.option("--title", default=None, help="human title of the system")
+def source_new(system: str, transport: str, owner: str, title: str | None) -> None:
+    """Scaffold a registry entry, a test that keeps it valid and a docs stub for a new source."""
+    from kho.ingest.scaffold import scaffold
+
+    settings = get_settings()
+    try:
+        made = scaffold(settings.project_root, system, transport=transport, owner=owner, title=title,
+                        today=_today().isoformat())
+    except (ValueError, FileExistsError) as exc:
+        _fail(str(exc))
+    for path in (made.registry_entry, made.test, made.doc):
+        console.print(f"created {path.relative_to(settings.project_root)}")
+    console.print("next: edit the YAML to the real objects and schema, then `kho source validate` "
+                  "(field reference: docs/connectors.md)")
+
+
 # -- run ---------------------------------------------------------------------------------
 @main.command()
 @click.argument("dag_id")
