@@ -312,9 +312,22 @@ def test_crash_between_commit_and_ledger_does_not_load_twice(isolated_settings, 
 
 _CHILD = """
 import sys
+import time
 from datetime import date
 from kho.settings import get_settings
+from kho.ingest import files
 from kho.ingest.files import ingest_files
+
+_read = files.read_file
+
+
+def slow_read(*args, **kwargs):
+    # Each file takes at least 0.6 s, so the kill lands mid-load on any machine, whatever its speed.
+    time.sleep(0.6)
+    return _read(*args, **kwargs)
+
+
+files.read_file = slow_read
 print("start", flush=True)
 ingest_files(get_settings(), system="insurance", obj="bhxh_tham_gia", folder=sys.argv[1], pattern="*.csv",
              fmt="csv", options={"encoding": "utf-8-sig"}, schema_policy="evolve", expected_columns=None,
@@ -323,7 +336,7 @@ print("done", flush=True)
 """
 
 
-@pytest.mark.parametrize("delay", [0.35, 0.9])
+@pytest.mark.parametrize("delay", [0.35, 1.5])
 def test_child_process_killed_during_load_then_next_run_completes(isolated_settings, drops, tmp_path, delay):
     """A real SIGKILL of a spawned interpreter (no fork) at some point of the load: every batch in
     raw is whole, and the next run brings raw to exactly one copy of each file."""
