@@ -138,3 +138,23 @@ show_log_tail() {
         printf -- '---\n' >&2
     fi
 }
+
+# group_alive PGID: does the process group have a live (non-zombie) member? Exited
+# processes re-parented to init can stay zombies for a while, and `kill -0` counts them.
+group_alive() {
+    ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
+}
+
+# wait_group_exit NAME PGID: wait (bounded by KHO_SERVER_TIMEOUT) until a signalled process
+# group has exited; SIGKILL the group if it has not.
+wait_group_exit() {
+    local name="$1" pgid="$2" deadline=$((SECONDS + ${KHO_SERVER_TIMEOUT:-60}))
+    while group_alive "$pgid"; do
+        if [ "$SECONDS" -ge "$deadline" ]; then
+            log "$name (process group $pgid) still running after ${KHO_SERVER_TIMEOUT:-60}s; sending SIGKILL"
+            kill -KILL -- "-$pgid" 2>/dev/null || kill -KILL "$pgid" 2>/dev/null || true
+            break
+        fi
+        sleep 0.2
+    done
+}

@@ -118,12 +118,6 @@ load_secrets() {
 pid_file() { printf '%s/%s.pid\n' "$RUN_DIR" "$1"; }
 log_file() { printf '%s/%s.log\n' "$BASE" "$1"; }
 
-# group_alive PGID: does the process group have a live (non-zombie) member? Exited
-# processes re-parented to init can stay zombies for a while, and `kill -0` counts them.
-group_alive() {
-    ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
-}
-
 component_pid() {
     local pid
     pid="$(cat "$(pid_file "$1")" 2>/dev/null || true)"
@@ -253,16 +247,9 @@ cmd_start() {
 
 # wait_group NAME PGID: wait (bounded) until the process group is gone, then SIGKILL it.
 wait_group() {
-    local name="$1" pgid="$2" deadline=$((SECONDS + KHO_SERVER_TIMEOUT))
+    local name="$1" pgid="$2"
     # The whole group: LocalExecutor workers and dag-processor children included.
-    while group_alive "$pgid"; do
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            log "$name (process group $pgid) still running after ${KHO_SERVER_TIMEOUT}s; sending SIGKILL"
-            kill -KILL -- "-$pgid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.2
-    done
+    wait_group_exit "$name" "$pgid"
     rm -f "$(pid_file "$name")"
     log "$name stopped"
 }

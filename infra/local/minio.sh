@@ -66,12 +66,6 @@ need_bin() {
     [ -x "$MINIO_BIN" ] || die "MinIO server not built yet: run 'bash infra/local/minio.sh install' (builds it with Go, a few minutes the first time)"
 }
 
-# group_alive PGID: does the process group have a live (non-zombie) member? Exited
-# processes re-parented to init can stay zombies for a while, and `kill -0` counts them.
-group_alive() {
-    ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
-}
-
 server_pid() {
     local pid
     pid="$(cat "$PID_FILE" 2>/dev/null || true)"
@@ -226,15 +220,7 @@ cmd_stop() {
         return 0
     fi
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid"
-    local deadline=$((SECONDS + KHO_SERVER_TIMEOUT))
-    while group_alive "$pid"; do
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            log "minio (pid $pid) ignored SIGTERM for ${KHO_SERVER_TIMEOUT}s; sending SIGKILL"
-            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.2
-    done
+    wait_group_exit minio "$pid"
     rm -f "$PID_FILE"
     log "stopped"
 }

@@ -68,12 +68,6 @@ check_java() {
 pid_file() { printf '%s/%s.pid\n' "$RUN_DIR" "$1"; }
 log_file() { printf '%s/%s.log\n' "$LOG_DIR" "$1"; }
 
-# group_alive PGID: does the process group have a live (non-zombie) member? Exited
-# processes re-parented to init can stay zombies for a while, and `kill -0` counts them.
-group_alive() {
-    ps -e -o pgid=,stat= | awk -v g="$1" '$1 == g && $2 !~ /^Z/ { found = 1 } END { exit !found }'
-}
-
 daemon_pid() {
     local pid
     pid="$(cat "$(pid_file "$1")" 2>/dev/null || true)"
@@ -186,15 +180,7 @@ stop_daemon() {
         return 0
     fi
     kill -TERM -- "-$pid" 2>/dev/null || kill -TERM "$pid" 2>/dev/null || true
-    local deadline=$((SECONDS + KHO_SERVER_TIMEOUT))
-    while group_alive "$pid"; do
-        if [ "$SECONDS" -ge "$deadline" ]; then
-            log "$name (pid $pid) ignored SIGTERM for ${KHO_SERVER_TIMEOUT}s; sending SIGKILL"
-            kill -KILL -- "-$pid" 2>/dev/null || kill -KILL "$pid" 2>/dev/null || true
-            break
-        fi
-        sleep 0.2
-    done
+    wait_group_exit "$name" "$pid"
     rm -f "$(pid_file "$name")"
     log "$name stopped"
 }
