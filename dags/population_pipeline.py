@@ -57,7 +57,7 @@ def _gate(fn, *args):
     doc_md=__doc__,
 )
 def population_pipeline():
-    @task(outlets=[RAW])
+    @task(outlets=[RAW], pool="raw.population.citizen")  # the registry's pool: one writer per raw table
     def ingest_raw() -> dict:
         from kho.pipeline import ingest
 

@@ -69,6 +69,48 @@ def ensure_metadata_db(settings: Settings) -> None:
         raise RuntimeError(f"airflow db migrate failed:\n{proc.stderr[-3000:]}")
 
 
+def ensure_pools(settings: Settings, pools: dict[str, str] | None = None, slots: int = 1) -> int:
+    """Create (or update) the single-slot pool of every raw table, from the source registry.
+
+    Idempotent (``airflow pools import`` upserts). Returns how many pools were declared.
+    """
+    import json
+    import tempfile
+
+    if pools is None:
+        from kho.ingest.registry import load_registry
+        from kho.ingest.runner import pools as registry_pools
+
+        pools = registry_pools(load_registry())
+    doc = {name: {"slots": slots, "description": desc, "include_deferred": False} for name, desc in pools.items()}
+    with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
+        json.dump(doc, fh)
+    try:
+        proc = subprocess.run([_airflow(), "pools", "import", fh.name], env=airflow_env(settings),
+                              capture_output=True, text=True)
+    finally:
+        Path(fh.name).unlink(missing_ok=True)
+    if proc.returncode != 0:
+        raise RuntimeError(f"airflow pools import failed:\n{proc.stderr[-3000:]}")
+    return len(doc)
+
+
+def _ensure_pools_once(settings: Settings) -> None:
+    """Declare the registry's pools when they changed since the last run (one subprocess, ~3 s)."""
+    import hashlib
+
+    from kho.ingest.registry import load_registry
+    from kho.ingest.runner import pools as registry_pools
+
+    pools = registry_pools(load_registry())
+    digest = hashlib.sha256(repr(sorted(pools.items())).encode()).hexdigest()
+    marker = settings.airflow_home / "pools.sha256"
+    if marker.exists() and marker.read_text() == digest:
+        return
+    ensure_pools(settings, pools)
+    marker.write_text(digest)
+
+
 def run_dag(settings: Settings, dag_id: str, logical_date: date, *, retries: int | None = 0,
             on_line: Callable[[str], None] | None = None) -> DagRunResult:
     """Execute one DAG run in-process with ``airflow dags test`` and report how it ended.
@@ -77,6 +119,7 @@ def run_dag(settings: Settings, dag_id: str, logical_date: date, *, retries: int
     task starts and ends (for progress output).
     """
     ensure_metadata_db(settings)
+    _ensure_pools_once(settings)
     log_dir = settings.state_dir / "logs"
     log_dir.mkdir(parents=True, exist_ok=True)
     log_file = log_dir / f"{dag_id}_{logical_date:%Y%m%d}.log"

@@ -32,18 +32,17 @@ def _spark(settings: Settings):
 
 
 def ingest(logical_date: date, *, run_id: str = "", settings: Settings | None = None) -> dict[str, Any]:
-    from spark_jobs import ingest_jdbc
+    """The residence register through the source registry's loader (snapshot diff; writes its own run-log row)."""
+    from kho.ingest.loader import day_interval, load_object
+    from kho.ingest.registry import load_registry
 
     settings = settings or get_settings()
-    with runlog.step(settings, "ingest_raw", logical_date, run_id=run_id, dag_id="population_pipeline") as rec:
-        summary = ingest_jdbc.run(_spark(settings), settings, logical_date=logical_date, system=SOURCE_SYSTEM,
-                                  table=SOURCE_TABLE, target=str(lake.RAW_CITIZEN))
-        rec.batch_id, rec.target = summary["batch_id"], summary["target"]
-        rec.rows_in, rec.rows_out, rec.delta_version = summary["rows_read"], summary["rows_written"], summary["delta_version"]
-        rec.details = {"skipped": summary["skipped"]}
-    log.info("raw: %s rows in %s (%s)", summary["rows_written"], summary["batch_id"],
-             "already ingested, skipped" if summary["skipped"] else "new batch")
-    return summary
+    source = load_registry().get(SOURCE_SYSTEM)
+    [result] = load_object(settings, source, source.object("citizen"), day_interval(logical_date, source.timezone),
+                           run_id=run_id, dag_id="population_pipeline")
+    log.info("raw: read %s, wrote %s (%s tombstones)%s", result.rows_read, result.rows_written, result.tombstones,
+             f" as {result.batch_id}" if result.rows_written else f" ({result.skipped})")
+    return result.as_dict() | {"files": len(result.files)}
 
 
 def process(logical_date: date, *, run_id: str = "", settings: Settings | None = None) -> dict[str, Any]:

@@ -36,6 +36,28 @@ def read_delta(spark: SparkSession, path: str) -> DataFrame:
     return spark.read.format("delta").load(path)
 
 
+def current_snapshot(raw: DataFrame, keys: list[str]) -> DataFrame:
+    """The source's current rows from a raw event log (``_op`` 'U' upserts, 'D' tombstones).
+
+    Per (key, ``_record_hash``) an upsert counts +1 and a tombstone -1; a version with a
+    positive count is current, as many times as its count (the latest copies). Raw tables
+    written before tombstones existed (no ``_op``) are returned as they are.
+    """
+    from pyspark.sql import Window
+    from pyspark.sql import functions as F
+
+    if "_op" not in raw.columns:
+        return raw
+    group = [*keys, "_record_hash"]
+    net = (raw.groupBy(*group).agg(F.sum(F.when(F.col("_op") == "D", -1).otherwise(1)).alias("_net"))
+           .where("_net > 0").select(*[F.col(c).alias(f"_k_{i}") for i, c in enumerate(group)], "_net"))
+    ups = raw.where(F.col("_op") == "U").withColumn(
+        "_copy", F.row_number().over(Window.partitionBy(*group).orderBy(F.col("_ingested_at").desc())))
+    cond = [ups[c].eqNullSafe(net[f"_k_{i}"]) for i, c in enumerate(group)]
+    joined = ups.join(net, cond, "inner").where(F.col("_copy") <= F.col("_net"))
+    return joined.select(*raw.columns)
+
+
 def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 

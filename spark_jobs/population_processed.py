@@ -24,7 +24,7 @@ from pyspark.sql import types as T
 from kho import cleaning
 from kho.lake import PROCESSED_CITIZEN, QUARANTINE_CITIZEN, RAW_CITIZEN, TableRef, Zone
 from kho.settings import Settings
-from spark_jobs.common import batch_id as make_batch_id
+from spark_jobs.common import current_snapshot, batch_id as make_batch_id
 from spark_jobs.common import delta_exists, delta_version, job_main, read_delta, sql_literal
 
 DUPLICATES = TableRef(Zone.PROCESSED, "population", "citizen_duplicates")
@@ -107,10 +107,12 @@ def _clean_partitions(as_of: date, source_columns: list[str]):
 
 
 def run(spark: SparkSession, settings: Settings, *, logical_date: date, batch: str | None = None) -> dict[str, Any]:
-    batch = batch or make_batch_id("population", "cong_dan", logical_date)
+    batch = batch or make_batch_id("population", "citizen", logical_date)
     raw_path, out_path = RAW_CITIZEN.path(settings), PROCESSED_CITIZEN.path(settings)
     q_path, dup_path = QUARANTINE_CITIZEN.path(settings), DUPLICATES.path(settings)
-    raw = read_delta(spark, raw_path).where(F.col("_batch_id") == batch)
+    # Raw is an event log (snapshot diff: upserts and tombstones); processed is rebuilt from the
+    # register's current state as of this run, labelled with this run's batch id.
+    raw = current_snapshot(read_delta(spark, raw_path), ["id"]).withColumn("_batch_id", F.lit(batch))
     source_columns = [c for c in raw.columns if not c.startswith("_")]
     missing = set(SOURCE_COLUMNS) - set(source_columns)
     if missing:

@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from kho import runlog
+from kho.ingest.schema import SchemaPolicyError, check_columns
 from kho.ingest.state import FileLedger
 from kho.lake import TableRef, Zone, delta_exists, storage_options
 
@@ -56,10 +57,6 @@ FORMATS = ("csv", "xlsx", "json", "jsonl")
 SchemaPolicy = Literal["freeze", "evolve"]
 # Characters a Delta column name may not hold without column mapping.
 _BAD_NAME_CHARS = " ,;{}()\n\t="
-
-
-class SchemaPolicyError(ValueError):
-    """A file's columns differ from the raw table's in a way its schema policy forbids."""
 
 
 class ReconciliationError(RuntimeError):
@@ -247,35 +244,29 @@ def read_file(path: str | Path, fmt: str, options: dict[str, Any] | None = None)
     """A drop file as an Arrow table with string columns, as received."""
     if fmt not in _READERS:
         raise ValueError(f"unknown file format {fmt!r}; known: {', '.join(FORMATS)}")
-    return _READERS[fmt](Path(path), dict(options or {}))
+    options = dict(options or {})
+    ignore = set(options.pop("ignore_columns", None) or ())
+    if ignore:  # layout columns (a running number "STT") that carry no data
+        table = read_file(path, fmt, options)
+        return table.drop_columns([c for c in table.column_names if c in ignore])
+    if options.get("reader"):  # "module:function" for report layouts: returns the rows as dicts
+        import importlib
+
+        module, _, func = options["reader"].partition(":")
+        records = getattr(importlib.import_module(module), func)(Path(path))
+        return _records_table(list(records), Path(path).name)
+    return _READERS[fmt](Path(path), options)
 
 
 # -- schema policy ----------------------------------------------------------------------------
 
 def check_schema(file_columns: list[str], table_columns: list[str] | None, *, policy: str, file: str,
-                 target: str, expected_columns: list[str] | None = None) -> list[str]:
-    """Raise SchemaPolicyError if the policy forbids the difference; return the added columns."""
-    if policy not in ("freeze", "evolve"):
-        raise ValueError(f"schema_policy must be 'freeze' or 'evolve', not {policy!r}")
-    added_all: list[str] = []
-    for reference, what in ((expected_columns, "the declared columns"), (table_columns, f"raw table {target}")):
-        if reference is None:
-            continue
-        missing = [c for c in reference if c not in file_columns]
-        added = [c for c in file_columns if c not in reference]
-        if missing:
-            hint = f"; columns new in the file: {', '.join(added)}" if added else ""
-            raise SchemaPolicyError(
-                f"file {file}: column(s) {', '.join(missing)} of {what} missing from the file (removed or renamed "
-                f"at the source{hint}); schema policy '{policy}' "
-                f"{'allows only added columns' if policy == 'evolve' else 'allows no schema change'}; "
-                f"nothing of this file was loaded")
-        if added and policy == "freeze":
-            raise SchemaPolicyError(
-                f"file {file}: new column(s) {', '.join(added)} not in {what}; schema policy 'freeze' allows no "
-                f"schema change; nothing of this file was loaded")
-        added_all += [c for c in added if c not in added_all]
-    return added_all
+                 target: str, expected_columns: list[str] | None = None,
+                 optional_columns: frozenset[str] | set[str] = frozenset(),
+                 aliases: dict[str, str] | None = None) -> list[str]:
+    """The schema policy (kho.ingest.schema) for one file; returns the columns new to the raw table."""
+    return check_columns(file_columns, policy=policy, where=f"file {file} -> {target}", declared=expected_columns,
+                         table_columns=table_columns, aliases=aliases, optional=optional_columns)
 
 
 def _table_columns(path: str) -> list[str] | None:
@@ -415,7 +406,9 @@ def _prepared(files: list[Path], fmt: str, options: dict[str, Any] | None, loade
 def ingest_files(settings: Settings, *, system: str, obj: str, folder: str | Path, pattern: str = "*",
                  fmt: str, options: dict[str, Any] | None = None, schema_policy: SchemaPolicy = "evolve",
                  expected_columns: list[str] | None = None, logical_date: date,
-                 run_id: str = "", dag_id: str = "") -> list[BatchResult]:
+                 run_id: str = "", dag_id: str = "", details: dict[str, Any] | None = None,
+                 aliases: dict[str, str] | None = None, optional_columns: frozenset[str] = frozenset()
+                 ) -> list[BatchResult]:
     """Load every new file of ``folder`` matching ``pattern`` (by name order) into ``raw/<system>/<obj>``.
 
     Returns one BatchResult per file loaded in this run; files already loaded (same sha256,
@@ -453,7 +446,7 @@ def ingest_files(settings: Settings, *, system: str, obj: str, folder: str | Pat
         with runlog.step(settings, "ingest_files", logical_date, run_id=run_id, dag_id=dag_id) as rec:
             t0 = time.perf_counter()
             rec.batch_id, rec.target = batch, str(target)
-            rec.details.update({"file": str(file), "bytes": size, "sha256": sha, "format": fmt,
+            rec.details.update({**(details or {}), "file": str(file), "bytes": size, "sha256": sha, "format": fmt,
                                 "schema_policy": schema_policy})
             if prep.error is not None:
                 raise prep.error
@@ -462,10 +455,14 @@ def ingest_files(settings: Settings, *, system: str, obj: str, folder: str | Pat
                     f"file {file.name}: batch {batch} is already in {target} from a file of different content "
                     f"(a corrected re-delivery under the same name?); rename the file or decide how to replace it")
             table = prep.table
+            if aliases:  # earlier names of a renamed column (a recorded decision) -> the declared name
+                table = table.rename_columns([aliases.get(c, c) if aliases.get(c) not in table.column_names else c
+                                              for c in table.column_names])
             rec.rows_in = table.num_rows
             current = _table_columns(path)
             added = check_schema(table.column_names, current, policy=schema_policy, file=file.name,
-                                 target=str(target), expected_columns=expected_columns)
+                                 target=str(target), expected_columns=expected_columns,
+                                 optional_columns=optional_columns, aliases=aliases)
             if current is not None:  # the table's order, then the new columns
                 table = table.select(current + [c for c in table.column_names if c not in current])
                 if added:

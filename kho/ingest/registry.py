@@ -116,6 +116,10 @@ class ColumnSpec(_Model):
     type: ColumnType
     nullable: bool = True
     description: str = ""
+    aliases: list[str] = Field(default_factory=list)
+    """Earlier names of this column at the source (a rename a data engineer accepted): read as this column."""
+    optional: bool = False
+    """Deliveries before the column existed may lack it (it reads as null); only with schema_policy evolve."""
 
 
 class FileFormat(_Model):
@@ -127,6 +131,7 @@ class FileFormat(_Model):
     sheet: str | None = None          # xlsx only; None = every sheet the reader handles
     header_row: int | None = Field(default=None, ge=1)       # csv/xlsx, 1-based; default 1
     data_start_row: int | None = Field(default=None, ge=1)   # xlsx, 1-based; default header_row + 1
+    ignore_columns: list[str] = Field(default_factory=list)  # layout columns with no data, e.g. a running number "STT"
     reader: str | None = Field(default=None, pattern=r"^[A-Za-z_][\w.]*:[A-Za-z_]\w*$")
     """``module:function`` for layouts no generic reader handles (it returns rows as dicts)."""
 
@@ -196,6 +201,9 @@ class ObjectConfig(_Model):
     partition_by: list[str] = Field(default_factory=lambda: ["_ingest_date"], min_length=1)
     cadence: str | None = None                     # overrides the source's cadence for this object
     pool: str | None = None                        # Airflow pool; filled as raw.<domain>.<name>
+    engine: Literal["python", "spark"] = "python"  # direct only: "spark" reads over Spark JDBC in parallel
+    partition_column: str | None = None            # spark engine: numeric column splitting the parallel reads
+    read_partitions: int = Field(default=4, ge=1, le=256)  # spark engine: parallel JDBC reads
     known_schema_changes: list[SchemaChange] = Field(default_factory=list)
 
     @field_validator("cadence")
@@ -206,6 +214,15 @@ class ObjectConfig(_Model):
     @property
     def columns(self) -> dict[str, ColumnSpec]:
         return {c.name: c for c in self.expected_schema}
+
+    @property
+    def aliases(self) -> dict[str, str]:
+        """Earlier source name -> declared name, for every accepted rename."""
+        return {alias: c.name for c in self.expected_schema for alias in c.aliases}
+
+    @property
+    def optional_columns(self) -> frozenset[str]:
+        return frozenset(c.name for c in self.expected_schema if c.optional)
 
     @model_validator(mode="after")
     def _cross_field(self) -> ObjectConfig:
@@ -243,6 +260,21 @@ class ObjectConfig(_Model):
                 problems.append(("cursor_column", f"only for load_mode incremental, not {self.load_mode}"))
             if self.lookback is not None:
                 problems.append(("lookback", f"only for load_mode incremental, not {self.load_mode}"))
+        aliases = [a for c in self.expected_schema for a in c.aliases]
+        clashing = sorted(set(aliases) & set(names) | {a for a in aliases if aliases.count(a) > 1})
+        if clashing:
+            problems.append(("expected_schema", f"alias(es) {', '.join(clashing)} clash with a column or another alias"))
+        if self.schema_policy == "freeze" and any(c.optional for c in self.expected_schema):
+            problems.append(("expected_schema", "optional columns need schema_policy evolve (freeze accepts no change)"))
+        if self.engine == "spark":
+            if self.partition_column is None:
+                problems.append(("partition_column", "required when engine is spark (a numeric column, e.g. the id)"))
+            elif self.partition_column not in cols:
+                problems.append(("partition_column", f"{self.partition_column!r} not in expected_schema"))
+            elif self.columns[self.partition_column].type not in ("int", "bigint"):
+                problems.append(("partition_column", f"{self.partition_column!r} must be int or bigint to split reads"))
+        elif self.partition_column is not None:
+            problems.append(("partition_column", "only for engine spark"))
         if self.load_mode in ("incremental", "snapshot_diff") and not self.primary_key:
             problems.append(("primary_key", f"required when load_mode is {self.load_mode}"))
         missing("primary_key", self.primary_key)
@@ -267,6 +299,7 @@ class SourceConfig(_Model):
     connection_id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
     cadence: str
     domain: str = Field(pattern=_IDENT)            # lake domain; defaults to the system name
+    timezone: str = "Asia/Ho_Chi_Minh"             # the zone the source's naive timestamps are in
     description: str = ""
     objects: list[ObjectConfig] = Field(min_length=1)
 
@@ -313,6 +346,8 @@ class SourceConfig(_Model):
                 problems.append((f"{where}.source", f"an lgsp_api endpoint path starts with '/', got {obj.source!r}"))
             if files and (obj.source.startswith("/") or ".." in Path(obj.source).parts):
                 problems.append((f"{where}.source", "a file glob is relative to the drop folder (no leading '/', no '..')"))
+            if obj.engine == "spark" and self.transport != "direct":
+                problems.append((f"{where}.engine", f"spark reads databases only (transport direct), not {self.transport}"))
             if obj.api is not None and obj.api.cursor_param and obj.load_mode != "incremental":
                 problems.append((f"{where}.api.cursor_param", "only for load_mode incremental"))
             if obj.load_mode == "incremental" and self.transport == "lgsp_api" and not (obj.api and obj.api.cursor_param):

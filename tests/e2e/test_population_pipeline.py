@@ -68,7 +68,7 @@ def _mart(settings) -> list[tuple]:
 def test_reconciliation_source_raw_processed(city):
     settings, source, _ = city
     lake = settings.lake_root
-    batch = "_batch_id = 'population.cong_dan.20261127'"
+    batch = "_batch_id = 'population.citizen.20261127'"
     with sqlite3.connect(source) as con:
         source_rows = con.execute("SELECT count(*) FROM cong_dan").fetchone()[0]
     raw = _count(f"{lake}/raw/population/citizen", f"WHERE {batch}")
@@ -180,7 +180,7 @@ def test_broken_batch_fails_quality_and_old_mart_keeps_serving(city):
     with connect() as con:
         processed_batches = {b for (b,) in con.sql(
             f"SELECT DISTINCT _batch_id FROM delta_scan('{lake}/processed/population/citizen')").fetchall()}
-    assert processed_batches == {"population.cong_dan.20261127"}     # processed rolled back
+    assert processed_batches == {"population.citizen.20261127"}     # processed rolled back
     assert _count(f"{lake}/processed/population/citizen") == processed_before
     with connect() as con:
         failed = con.sql(f"SELECT step FROM delta_scan('{lake}/_system/pipeline/run_log') "

@@ -102,7 +102,9 @@ def test_shipped_load_modes_fit_the_sources():
     assert insurance.transport == "file_drop" and participant.load_mode == "append_only"
     assert participant.schema_policy == "evolve"
     assert {c.change for c in participant.known_schema_changes} == {"renamed", "added"}
-    assert "ma_dvhc" in participant.columns and "ma_xa" not in participant.columns  # the rename must fail
+    # the recorded decision on the 2026-05 rename: ma_xa, read from ma_dvhc in older extracts
+    assert participant.aliases == {"ma_dvhc": "ma_xa"} and "ma_dvhc" not in participant.columns
+    assert participant.optional_columns == {"so_dien_thoai"} and "so_dien_thoai" in participant.pii_columns
     dossier = reg.get("dossiers").object("dossier")
     assert reg.get("dossiers").transport == "lgsp_api"
     assert (dossier.cursor_column, dossier.api.cursor_param, dossier.api.resume_param) == ("cap_nhat_luc", "cap_nhat_tu", "sau_id")
@@ -135,7 +137,7 @@ def test_shipped_schemas_match_the_generators():
     assert cols("population", "citizen") == population.COLUMNS
     assert cols("civil_status", "birth_registration") == civil_status.TABLE_COLUMNS["khai_sinh"]
     assert cols("civil_status", "death_registration") == civil_status.TABLE_COLUMNS["khai_tu"]
-    assert cols("insurance", "insurance_participant") == insurance.COLUMNS_V1
+    assert cols("insurance", "insurance_participant") == insurance.COLUMNS_V2  # the accepted 2026-05 layout
     assert cols("health", "visit_report") == health.TABLE_COLUMNS["luot_kham"]
     assert cols("business_registration", "enterprise") == enterprise.COLUMNS["doanh_nghiep"]
     assert cols("land", "land_certificate") == land.COLUMNS["giay_chung_nhan"]

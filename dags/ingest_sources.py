@@ -1,0 +1,84 @@
+"""One ingestion DAG per source system, generated from the source registry.
+
+Nothing here is specific to a source: ``kho/ingest/sources/<system>.yaml`` declares the system
+(cadence, connection id, objects) and this file turns every declaration into a DAG
+``ingest_<system>`` with one task per object. Adding a source is adding a YAML file.
+
+* schedule = the system's cadence; an object with its own, slower cadence skips the runs
+  that are not due for it;
+* each task loads exactly its run's data interval (``kho.ingest.loader``);
+* each task runs in the Airflow pool of its raw table (``raw.<domain>.<object>``, one slot),
+  so two writers never race on one Delta table (create the pools with ``kho airflow pools``);
+* connections come from Airflow Connections or ``AIRFLOW_CONN_<ID>`` variables;
+* retries with exponential backoff; a schema-policy or reconciliation failure fails at once
+  (retrying would fail the same way, and the message says what to decide).
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, dag, get_current_context, task
+
+from kho.ingest.registry import load_registry, raw_table
+
+NON_RETRYABLE = ("SchemaPolicyError", "SourceSchemaError", "ReconciliationError", "DuplicateBatchError",
+                 "ConnectionNotFound")
+
+
+def _load(system: str, object_name: str) -> list[dict]:
+    """The task body: load one object for the run's data interval; never retry a contract breach."""
+    from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
+
+    from kho.ingest.loader import Interval, is_due, load_object
+    from kho.settings import get_settings
+
+    context = get_current_context()
+    source = load_registry().get(system)
+    obj = source.object(object_name)
+    start, end = context["data_interval_start"], context["data_interval_end"]
+    interval = Interval(start, end) if end > start else Interval(start, start + timedelta(days=1))
+    if obj.cadence and not is_due(obj.cadence, interval, source.timezone):
+        raise AirflowSkipException(f"{object_name} runs on {obj.cadence}; not due for this interval")
+    try:
+        results = load_object(get_settings(), source, obj, interval, run_id=str(context["run_id"]),
+                              dag_id=f"ingest_{system}")
+    except Exception as exc:
+        if type(exc).__name__ in NON_RETRYABLE:
+            raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
+        raise
+    return [r.as_dict() | {"files": len(r.files)} for r in results]
+
+
+def build(system: str):
+    """The DAG of one registered source system."""
+    source = load_registry().get(system)
+
+    @dag(
+        dag_id=f"ingest_{source.system}",
+        description=f"{source.title} -> raw/{source.domain}",
+        schedule=None if source.cadence == "@once" else source.cadence,
+        start_date=pendulum.datetime(2026, 1, 1, tz=source.timezone),
+        catchup=False,
+        max_active_runs=1,
+        default_args={"owner": source.owner[:60], "retries": int(os.environ.get("KHO_TASK_RETRIES", "3")),
+                      "retry_delay": timedelta(minutes=1), "retry_exponential_backoff": True,
+                      "max_retry_delay": timedelta(minutes=30)},
+        tags=["ingest", source.transport, source.domain, "kho"],
+        doc_md=f"**{source.title}**\n\nOwner: {source.owner}\n\n{source.description}\n\n"
+               f"Declared in `kho/ingest/sources/{source.system}.yaml`.",
+    )
+    def ingest():
+        for obj in source.objects:
+            ref = raw_table(source, obj)
+            task(task_id=obj.name, pool=obj.pool, outlets=[Asset(name=str(ref).replace("/", "."),
+                                                                 uri=f"file:///kho/{ref}")],
+                 doc_md=f"{obj.description} `{obj.source}` -> `{ref}` ({obj.load_mode})")(_load)(source.system, obj.name)
+
+    return ingest()
+
+
+for _source in load_registry():
+    globals()[f"ingest_{_source.system}"] = build(_source.system)
