@@ -30,4 +30,20 @@ def connect(path: str | Path = ":memory:", *, read_only: bool = False,
     con = duckdb.connect(str(path), read_only=read_only, config=config)
     if external_access:
         con.execute("LOAD delta")
+        _s3_secret(con)
     return con
+
+
+def _s3_secret(con: duckdb.DuckDBPyConnection) -> None:
+    """On an S3 lake, an S3 secret (endpoint, keys, path-style URLs) so delta_scan reads s3://."""
+    from kho.lake import is_object_store
+    from kho.settings import get_settings
+
+    if not is_object_store(get_settings().lake_root):
+        return
+    from kho.storage import duckdb_create_secret_sql, s3_settings_from_env
+
+    s3 = s3_settings_from_env()
+    if s3 is not None:
+        con.execute("LOAD httpfs")
+        con.execute(duckdb_create_secret_sql(s3))

@@ -37,7 +37,7 @@ class TableRef:
     name: str
 
     def path(self, settings: Settings) -> str:
-        return f"{settings.lake_root.rstrip('/')}/{self.zone.value}/{self.domain}/{self.name}"
+        return f"{zone_root(settings.lake_root, self.zone)}/{self.domain}/{self.name}"
 
     def __str__(self) -> str:
         return f"{self.zone.value}/{self.domain}/{self.name}"
@@ -58,9 +58,40 @@ RUN_LOG = TableRef(Zone.SYSTEM, "pipeline", "run_log")
 QUALITY_RESULTS = TableRef(Zone.SYSTEM, "quality", "quality_results")
 
 
+def zone_root(lake_root: str, zone: Zone) -> str:
+    """Where a zone lives: ``<lake_root>/<zone>``, or one bucket per zone with a template.
+
+    A lake root containing ``{zone}`` (the cluster profile's ``s3://{zone}``, or
+    ``s3://kho-{zone}``) puts each zone in its own bucket; ``_system`` becomes ``system``
+    there, because a bucket name cannot start with an underscore.
+    """
+    if "{zone}" in lake_root:
+        name = zone.value.lstrip("_") if lake_root.startswith("s3://") else zone.value
+        return lake_root.replace("{zone}", name).rstrip("/")
+    return f"{lake_root.rstrip('/')}/{zone.value}"
+
+
+def is_object_store(path: str) -> bool:
+    return path.startswith(("s3://", "s3a://"))
+
+
 def storage_options() -> dict[str, str] | None:
-    """Object-store options for delta-rs; None on local disk (the embedded profile)."""
-    return None
+    """Object-store options for delta-rs (from ``KHO_S3_*`` / ``AWS_*``); None on local disk.
+
+    The lake is on object storage when the lake root is an ``s3://`` URI; the endpoint and keys
+    then must be in the environment (never in a profile file).
+    """
+    from kho.settings import get_settings
+
+    if not is_object_store(get_settings().lake_root):
+        return None
+    from kho.storage import delta_rs_storage_options, s3_settings_from_env
+
+    s3 = s3_settings_from_env()
+    if s3 is None:
+        raise RuntimeError(f"the lake root {get_settings().lake_root} is on S3 but KHO_S3_ENDPOINT is not set; "
+                           "for the local MinIO run `eval \"$(bash infra/local/minio.sh env)\"`")
+    return delta_rs_storage_options(s3)
 
 
 def delta_exists(path: str) -> bool:

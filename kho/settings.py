@@ -159,7 +159,7 @@ def load_settings(profile: str | None = None) -> Settings:
 
     def expand(value: str) -> str:
         """Profiles may place files under {state_dir} or {lake_root}."""
-        return value.format(state_dir=state_dir, lake_root=lake_root)
+        return value.replace("{state_dir}", str(state_dir)).replace("{lake_root}", lake_root)
 
     sources = {name: _sqlite_abs(root, expand(url)) for name, url in (raw.get("sources") or {}).items()}
     for key, value in os.environ.items():  # KHO_SOURCE_<SYSTEM>_URL overrides one source

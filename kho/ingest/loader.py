@@ -316,9 +316,20 @@ def _data_files(path: str, version: int) -> list[dict[str, Any]]:
                 if data.exists():
                     entry["sha256"] = hashlib.sha256(data.read_bytes()).hexdigest()
                 files.append(entry)
-    else:  # object store: the add actions of the table's current snapshot that came with this version
-        for add in dt.get_add_actions(flatten=True).to_pylist():
-            files.append({"path": add["path"], "bytes": add["size_bytes"]})
+    else:  # object store: the files this version added (sizes; checksums would mean downloading them)
+        def adds(table: Any) -> dict[str, int]:
+            import pyarrow as pa
+
+            actions = pa.table(table.get_add_actions(flatten=True))  # arro3 table -> pyarrow (C data interface)
+            return dict(zip(actions["path"].to_pylist(), actions["size_bytes"].to_pylist()))
+
+        now = adds(dt)
+        before: dict[str, int] = {}
+        if version > 0:
+            previous = DeltaTable(path, storage_options=storage_options())
+            previous.load_as_version(version - 1)
+            before = adds(previous)
+        files = [{"path": f, "bytes": size} for f, size in now.items() if f not in before]
     return files
 
 

@@ -23,7 +23,7 @@ system: {system}
 title: {title}
 owner: {owner}
 transport: {transport}
-connection_id: kho_src_{system}   # an Airflow connection / KHO_SOURCE_{upper}_URL; never a secret here
+connection_id: kho_src_{system}   # an Airflow connection or AIRFLOW_CONN_KHO_SRC_{upper}; never a secret here
 cadence: "@daily"
 description: TODO what the system holds and who enters it.
 objects:

@@ -166,6 +166,41 @@ def test_delta_rs_roundtrip_on_s3(s3: S3Settings) -> None:
     assert sorted(dt.to_pyarrow_table().column("ten").to_pylist()) == ["Cát Hải", "Hải Phòng", "Thủy Nguyên"]
 
 
+def test_registry_load_onto_minio_with_a_bucket_per_zone(minio_env: dict[str, str], tmp_path: Path,
+                                                         monkeypatch: pytest.MonkeyPatch) -> None:
+    """The loader, the run log and DuckDB on the S3 lake: lake_root ``s3://{zone}/...`` = one bucket per zone."""
+    from datetime import date
+
+    from kho.duck import connect
+    from kho.ingest.loader import day_interval, load_object
+    from kho.ingest.registry import load_registry
+    from kho.settings import get_settings
+    from kho.sources import population
+
+    for name, value in minio_env.items():
+        monkeypatch.setenv(name, value)
+    monkeypatch.setenv("KHO_LAKE_ROOT", f"s3://{{zone}}/kho-tests/{RUN_ID}")
+    monkeypatch.setenv("KHO_STATE_DIR", str(tmp_path / "state"))
+    db = tmp_path / "population.sqlite"
+    monkeypatch.setenv("AIRFLOW_CONN_KHO_SRC_POPULATION", f"sqlite:///{db}")
+    stats = population.generate(f"sqlite:///{db}", seed=3, sf=0.01)
+    get_settings.cache_clear()
+    try:
+        source = load_registry().get("population")
+        [first] = load_object(get_settings(), source, source.object("citizen"), day_interval(date(2026, 11, 27)))
+        assert first.target == "raw/population/citizen" and first.rows_written == stats.rows
+        assert first.files and all(f["bytes"] > 0 for f in first.files)
+        [again] = load_object(get_settings(), source, source.object("citizen"), day_interval(date(2026, 11, 27)))
+        assert again.rows_written == 0
+        with connect() as con:
+            raw = con.sql(f"SELECT count(*) FROM delta_scan('s3://raw/kho-tests/{RUN_ID}/population/citizen')").fetchone()
+            log = con.sql(f"SELECT count(*) FROM delta_scan('s3://system/kho-tests/{RUN_ID}/pipeline/run_log') "
+                          "WHERE step = 'ingest'").fetchone()
+        assert raw == (stats.rows,) and log == (2,)
+    finally:
+        get_settings.cache_clear()
+
+
 WRITERS, COMMITS_PER_WRITER = 2, 10
 
 
