@@ -145,6 +145,8 @@ def get_spark(settings: Settings, app_name: str = "kho") -> SparkSession:
         .config("spark.sql.sources.partitionOverwriteMode", "static")
         # JDBC sources declare VARCHAR(n) (SQLite even VARCHAR(0)); raw keeps text as text.
         .config("spark.sql.legacy.charVarcharAsString", "true")
+        # whole-batch Arrow rules (kho.standardise) pay a fixed cost per call: larger batches
+        .config("spark.sql.execution.arrow.maxRecordsPerBatch", "50000")
         .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + str(tmp))
     )
     for key, value in settings.spark.extra_conf.items():

@@ -1,0 +1,322 @@
+"""Raw -> processed for any declared table (kho/processed/<domain>.py), incrementally.
+
+For one :class:`~kho.processed.base.ProcessedTable` a run:
+
+1. reads only the raw batches it has not processed yet (a batch-id watermark in
+   ``_system/processed/batches``; ``--full-rebuild`` forgets it and rebuilds from all of raw);
+2. cleans the new rows with the table's Arrow rule inside ``mapInArrow``;
+3. writes rejected rows to ``quarantine/<domain>/<name>`` (reason code, human reason, detail,
+   raw batch id, the raw record as JSON), replacing any earlier attempt of the same batches;
+4. applies the newest event of each source record to ``<name>_records`` with one MERGE:
+   a valid version is upserted; a tombstone of the current version, or a rejected newer
+   version, removes the record (the source's current state is unusable or gone);
+5. re-ranks only the business keys those records belong to (latest source timestamp, then
+   completeness, then record id) and MERGEs the survivors into ``processed/<domain>/<name>``
+   and the others into ``<name>_duplicates`` (with the survivor they lost to);
+6. checks reconciliation (new rows = quarantined + valid; records = processed + duplicates)
+   and only then records the batches as processed.
+
+Every step is idempotent, so a run that dies anywhere is completed by the next one, and the
+incremental result equals a full rebuild (tests compare them row for row).
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import sys
+from datetime import date, datetime, timezone
+from typing import Any
+
+import pyarrow as pa
+from pyspark.sql import DataFrame, SparkSession, Window
+from pyspark.sql import functions as F
+
+from kho.lake import TableRef, Zone
+from kho.processed.base import ProcessedTable
+from kho.settings import Settings
+from spark_jobs.common import delta_exists, delta_version, job_main, read_delta
+
+BATCHES = TableRef(Zone.SYSTEM, "processed", "batches")
+_KEY_SEP = "\u241f"
+
+
+class ReconciliationError(RuntimeError):
+    """Rows were lost or invented between raw and processed; nothing is marked processed."""
+
+
+def find_table(name: str) -> ProcessedTable:
+    """``<domain>.<table>`` -> its declaration in ``kho.processed.<domain>``."""
+    domain, _, table = name.partition(".")
+    module = importlib.import_module(f"kho.processed.{domain}")
+    for spec in module.TABLES:
+        if spec.name == table:
+            return spec
+    raise KeyError(f"kho.processed.{domain} declares no table {table!r}; it has "
+                   f"{', '.join(t.name for t in module.TABLES)}")
+
+
+def _reasons() -> dict[str, str]:
+    from kho.standardise.reasons import REASONS
+
+    return dict(REASONS)
+
+
+# -- watermark -------------------------------------------------------------------------------
+
+def processed_batches(spark: SparkSession, settings: Settings, table: ProcessedTable) -> set[str]:
+    path = BATCHES.path(settings)
+    if not delta_exists(spark, path):
+        return set()
+    rows = read_delta(spark, path).where(F.col("processed_table") == str(table.ref)).select("raw_batch_id").collect()
+    return {r[0] for r in rows}
+
+
+def _mark_processed(spark: SparkSession, settings: Settings, table: ProcessedTable, batches: list[str],
+                    run_batch: str, full_rebuild: bool) -> None:
+    now = datetime.now(timezone.utc)
+    rows = [(str(table.ref), b, run_batch, now) for b in batches]
+    df = spark.createDataFrame(rows, "processed_table string, raw_batch_id string, run_batch string, "
+                                     "processed_at timestamp")
+    writer = df.write.format("delta")
+    path = BATCHES.path(settings)
+    if full_rebuild and delta_exists(spark, path):
+        writer.mode("overwrite").option("replaceWhere", f"processed_table = '{table.ref}'").save(path)
+    else:
+        writer.mode("append").save(path)
+
+
+# -- cleaning --------------------------------------------------------------------------------
+
+def _key_expr(columns: tuple[str, ...]):
+    return F.concat_ws(_KEY_SEP, *[F.coalesce(F.col(c).cast("string"), F.lit("\u2205")) for c in columns])
+
+
+def _clean_schema(table: ProcessedTable) -> pa.Schema:
+    extra = [("record_id", pa.string()), ("_reject_reason", pa.string()), ("_reject_detail", pa.string()),
+             ("_completeness", pa.int32()), ("_batch_id", pa.string()), ("_record_hash", pa.string()),
+             ("_ingested_at", pa.timestamp("us", tz="UTC")), ("_raw", pa.string())]
+    return pa.schema(list(table.schema) + extra)
+
+
+def _cleaner(table: ProcessedTable, as_of: date, source_columns: list[str]):
+    """The mapInArrow function: the table's rule plus the columns the job carries itself."""
+    schema = _clean_schema(table)
+
+    def clean(batches):
+        import pyarrow.compute as pc
+
+        for batch in batches:
+            raw = pa.Table.from_batches([batch])
+            # a record is judged as of the day it was ingested (not the run's date), so a
+            # full rebuild judges every batch exactly as the incremental run did
+            days = pc.unique(raw["_ingest_date"]).to_pylist() if "_ingest_date" in raw.column_names else [as_of]
+            if len(days) > 1:
+                for day in sorted(d for d in days if d is not None):
+                    yield from clean([b for b in raw.filter(pc.equal(raw["_ingest_date"], day)).to_batches()])
+                continue
+            day = days[0] or as_of
+            out = table.clean(raw, day)
+            if out.num_rows != raw.num_rows:
+                raise ReconciliationError(f"{table.ref}: the cleaning rule returned {out.num_rows} rows "
+                                          f"for {raw.num_rows}; a rule must keep every row")
+            rejected = pc.is_valid(out["_reject_reason"])
+            raw_json = pa.nulls(raw.num_rows, pa.string())
+            if pc.any(rejected).as_py():
+                rows = raw.select(source_columns).filter(rejected).to_pylist()
+                texts = iter(json.dumps(r, ensure_ascii=False, default=str) for r in rows)
+                raw_json = pa.array([next(texts) if flag else None for flag in rejected.to_pylist()], pa.string())
+            columns = {f.name: out[f.name] if f.name in out.column_names else pa.nulls(out.num_rows, f.type)
+                       for f in table.schema}
+            columns |= {"record_id": raw["_kho_record_id"], "_reject_reason": out["_reject_reason"],
+                        "_reject_detail": out["_reject_detail"], "_completeness": out["_completeness"],
+                        "_batch_id": raw["_batch_id"], "_record_hash": raw["_record_hash"],
+                        "_ingested_at": raw["_ingested_at"], "_raw": raw_json}
+            result = pa.table(columns)
+            yield from result.cast(schema, safe=False).to_batches()
+
+    return clean
+
+
+# -- the run ---------------------------------------------------------------------------------
+
+def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: str | ProcessedTable,
+        full_rebuild: bool = False) -> dict[str, Any]:
+    from delta.tables import DeltaTable
+
+    spec = find_table(table) if isinstance(table, str) else table
+    run_batch = f"{spec.domain}.{spec.name}.{logical_date:%Y%m%d}"
+    raw_path = spec.raw.path(settings)
+    summary: dict[str, Any] = {"table": str(spec.ref), "run_batch": run_batch, "full_rebuild": full_rebuild}
+    if not delta_exists(spark, raw_path):
+        raise FileNotFoundError(f"{spec.raw} does not exist; ingest it first (kho ingest {spec.raw.domain})")
+    raw = read_delta(spark, raw_path)
+    paths = {name: ref.path(settings) for name, ref in (("processed", spec.ref), ("records", spec.records),
+                                                          ("duplicates", spec.duplicates),
+                                                          ("quarantine", spec.quarantine))}
+    seen = set() if full_rebuild else processed_batches(spark, settings, spec)
+    all_batches = sorted(r[0] for r in raw.select("_batch_id").distinct().collect())
+    new_batches = [b for b in all_batches if b not in seen]
+    summary["raw_batches"] = new_batches
+    summary["previous_version"] = delta_version(spark, paths["processed"]) if not full_rebuild else None
+    if not new_batches:
+        summary.update(rows_read=0, quarantined=0, valid=0, skipped="no new raw batches")
+        return summary
+
+    events = raw.where(F.col("_batch_id").isin(new_batches)).withColumn("_kho_record_id", _key_expr(spec.record_key))
+    if "_op" not in events.columns:
+        events = events.withColumn("_op", F.lit("U"))
+    source_columns = [c for c in raw.columns if not c.startswith("_")]
+    upserts = events.where(F.col("_op") == "U")
+    tombstones = events.where(F.col("_op") == "D")
+    from pyspark.sql.pandas.types import from_arrow_schema
+
+    spark_schema = from_arrow_schema(_clean_schema(spec), prefer_timestamp_ntz=True)
+    cleaned = upserts.mapInArrow(_cleaner(spec, logical_date, source_columns), spark_schema).persist()
+    rows_read = cleaned.count()
+    summary["tombstones"] = tombstones.count()
+
+    # 3. quarantine (replacing an earlier attempt of the same raw batches)
+    reasons = _reasons()
+    reason_map = F.create_map([F.lit(x) for kv in reasons.items() for x in kv])
+    rejected = cleaned.where(F.col("_reject_reason").isNotNull()).select(
+        "_batch_id", F.lit(spec.raw.domain).alias("_source_system"), F.lit(spec.raw.name).alias("_source_object"),
+        "record_id", F.col("_reject_reason").alias("reason_code"),
+        F.coalesce(reason_map[F.col("_reject_reason")], F.col("_reject_reason")).alias("reason"),
+        F.col("_reject_detail").alias("detail"), F.col("_raw").alias("raw_record"),
+        F.current_timestamp().alias("_quarantined_at"))
+    _replace_batches(rejected, paths["quarantine"], new_batches, spark, overwrite_all=full_rebuild)
+
+    # 4. the newest event per record -> records
+    valid_cols = [f.name for f in spec.schema] + ["record_id", "_completeness", "_batch_id", "_record_hash",
+                                                  "_ingested_at"]
+    versions = cleaned.select(*valid_cols, F.col("_reject_reason").isNotNull().alias("_rejected"),
+                              F.lit("U").alias("_op"))
+    gone = tombstones.select(F.col("_kho_record_id").alias("record_id"), "_batch_id", "_record_hash", "_ingested_at",
+                             F.lit(False).alias("_rejected"), F.lit("D").alias("_op"))
+    for f in spec.schema:
+        gone = gone.withColumn(f.name, F.lit(None))
+    gone = gone.withColumn("_completeness", F.lit(None).cast("int"))
+    newest_first = Window.partitionBy("record_id").orderBy(
+        F.col("_ingested_at").desc(), F.col("_batch_id").desc(), F.col("_op").desc(),   # 'U' after 'D' of a batch
+        F.col("_rejected").asc(), F.col("_record_hash").desc())
+    latest = (versions.unionByName(gone.select(*versions.columns))
+              .withColumn("_n", F.row_number().over(newest_first)).where("_n = 1").drop("_n")).persist()
+    upsert_rows = latest.where("_op = 'U' AND NOT _rejected").drop("_op", "_rejected")
+    if full_rebuild or not delta_exists(spark, paths["records"]):
+        upsert_rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(paths["records"])
+    else:
+        target = DeltaTable.forPath(spark, paths["records"])
+        (target.alias("t").merge(latest.alias("s"), "t.record_id = s.record_id")
+         .whenMatchedDelete(condition="s._op = 'D' AND t._record_hash = s._record_hash")
+         .whenMatchedDelete(condition="s._op = 'U' AND s._rejected")
+         .whenMatchedUpdate(condition="s._op = 'U' AND NOT s._rejected",
+                            set={c: f"s.{c}" for c in upsert_rows.columns})
+         .whenNotMatchedInsert(condition="s._op = 'U' AND NOT s._rejected",
+                               values={c: f"s.{c}" for c in upsert_rows.columns})
+         .execute())
+
+    # 5. survivorship for the business keys the changed records belong to
+    bk = spec.business_key or ("record_id",)
+    records = read_delta(spark, paths["records"]).withColumn("_bk", _key_expr(bk))
+    survivorship_keys(spark, spec, records, latest, paths, full_rebuild=full_rebuild)
+
+    # 6. reconciliation, then the watermark
+    counts = cleaned.groupBy(F.col("_reject_reason").isNotNull().alias("r")).count().collect()
+    quarantined = sum(r["count"] for r in counts if r["r"])
+    n_records = read_delta(spark, paths["records"]).count()
+    n_processed = read_delta(spark, paths["processed"]).count()
+    n_duplicates = read_delta(spark, paths["duplicates"]).count()
+    by_reason = {r["reason_code"]: r["n"] for r in rejected.groupBy("reason_code").agg(F.count("*").alias("n")).collect()}
+    summary.update(rows_read=rows_read, quarantined=quarantined, valid=rows_read - quarantined,
+                   records=n_records, processed=n_processed, duplicates=n_duplicates,
+                   quarantine_by_reason=dict(sorted(by_reason.items())),
+                   delta_version=delta_version(spark, paths["processed"]))
+    if n_records != n_processed + n_duplicates:  # an interrupted earlier run: re-rank every key once
+        records = read_delta(spark, paths["records"]).withColumn("_bk", _key_expr(bk))
+        survivorship_keys(spark, spec, records, latest, paths, full_rebuild=True)
+        n_processed = read_delta(spark, paths["processed"]).count()
+        n_duplicates = read_delta(spark, paths["duplicates"]).count()
+        summary.update(processed=n_processed, duplicates=n_duplicates, reranked_all=True)
+    if n_records != n_processed + n_duplicates:
+        raise ReconciliationError(f"{spec.ref}: {n_records} records != {n_processed} processed + {n_duplicates} "
+                                  "duplicates; the batches stay unprocessed")
+    cleaned.unpersist()
+    latest.unpersist()
+    _mark_processed(spark, settings, spec, new_batches, run_batch, full_rebuild)
+    return summary
+
+
+def _replace_batches(df: DataFrame, path: str, batches: list[str], spark: SparkSession, *, overwrite_all: bool) -> None:
+    writer = df.write.format("delta")
+    if overwrite_all or not delta_exists(spark, path):
+        writer.mode("overwrite").option("overwriteSchema", "true").save(path)
+    else:
+        listed = ", ".join("'" + b.replace("'", "''") + "'" for b in batches)
+        writer.mode("overwrite").option("replaceWhere", f"_batch_id IN ({listed})").save(path)
+
+
+def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFrame, latest: DataFrame,
+                      paths: dict[str, str], *, full_rebuild: bool) -> None:
+    """Re-rank the affected business keys; MERGE survivors and duplicates for those keys only."""
+    from delta.tables import DeltaTable
+
+    order = []
+    if spec.source_timestamp:
+        order.append(F.col(spec.source_timestamp).desc_nulls_last())
+    order += [F.col("_completeness").desc_nulls_last(), F.col("record_id").desc()]
+    rank = Window.partitionBy("_bk").orderBy(*order)
+    if full_rebuild or not delta_exists(spark, paths["processed"]):
+        affected = records
+    else:
+        # keys of the changed records: their new key, and the key they had before the change
+        old = DeltaTable.forPath(spark, paths["duplicates"]).toDF().select("record_id", "_bk").unionByName(
+            DeltaTable.forPath(spark, paths["processed"]).toDF().select("record_id", "_bk"))
+        changed_ids = latest.select("record_id").distinct()
+        keys = (records.join(changed_ids, "record_id").select("_bk")
+                .unionByName(old.join(changed_ids, "record_id").select("_bk")).distinct())
+        affected = records.join(F.broadcast(keys) if keys.count() < 100_000 else keys, "_bk")
+        affected = affected.persist()
+    ranked = (affected.withColumn("_rank", F.row_number().over(rank))
+              .withColumn("_survivor_record_id", F.first("record_id").over(rank))
+              .withColumn("_survivor_hash", F.first("_record_hash").over(rank)))
+    survivors = ranked.where("_rank = 1").drop("_rank", "_survivor_record_id", "_survivor_hash") \
+        .withColumn("_processed_at", F.current_timestamp())
+    duplicates = ranked.where("_rank > 1").select(
+        "_bk", "record_id", F.col("_survivor_record_id").alias("survivor_record_id"), "_batch_id",
+        F.when(F.col("_record_hash") == F.col("_survivor_hash"), "exact").otherwise("near").alias("kind"),
+        F.current_timestamp().alias("_recorded_at"))
+    if full_rebuild or not delta_exists(spark, paths["processed"]):
+        survivors.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(paths["processed"])
+        duplicates.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(paths["duplicates"])
+        return
+    # survivors: one atomic MERGE (the new survivor of each affected key, or a delete marker)
+    markers = keys.join(survivors.select("_bk"), "_bk", "left_anti").withColumn("_delete", F.lit(True))
+    source = survivors.withColumn("_delete", F.lit(False)).unionByName(markers, allowMissingColumns=True)
+    cols = [c for c in survivors.columns]
+    (DeltaTable.forPath(spark, paths["processed"]).alias("t").merge(source.alias("s"), "t._bk = s._bk")
+     .whenMatchedDelete(condition="s._delete")
+     .whenMatchedUpdate(condition="NOT s._delete", set={c: f"s.{c}" for c in cols})
+     .whenNotMatchedInsert(condition="NOT s._delete", values={c: f"s.{c}" for c in cols})
+     .execute())
+    # duplicates: a log per key; replace the affected keys' rows (a crash between the two commits
+    # is caught by the reconciliation, which re-ranks everything once before failing)
+    (DeltaTable.forPath(spark, paths["duplicates"]).alias("t")
+     .merge(keys.alias("s"), "t._bk = s._bk").whenMatchedDelete().execute())
+    duplicates.write.format("delta").mode("append").save(paths["duplicates"])
+    affected.unpersist()
+
+
+def _args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--table", required=True, help="<domain>.<table>, e.g. civil_status.birth_registration")
+    parser.add_argument("--full-rebuild", dest="full_rebuild", action="store_true",
+                        help="forget the watermark and rebuild processed from all of raw")
+
+
+def main(argv: list[str] | None = None) -> int:
+    return job_main(argv, "Clean new raw batches of one table into the processed zone", _args, run)
+
+
+if __name__ == "__main__":
+    sys.exit(main())
