@@ -63,7 +63,7 @@ def population_pipeline():
 
         return ingest(_logical_date(), run_id=_run_id())
 
-    @task(outlets=[PROCESSED])
+    @task(outlets=[PROCESSED], pool="processed.population.citizen")
     def process(_: dict) -> dict:
         from kho.pipeline import process as step
 
@@ -75,7 +75,7 @@ def population_pipeline():
 
         return _gate(step, _logical_date(), processed)
 
-    @task(outlets=[INTEGRATED])
+    @task(outlets=[INTEGRATED], pool="integrated.citizen.citizen")
     def integrate(_: dict) -> dict:
         from kho.pipeline import integrate as step
 

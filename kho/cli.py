@@ -274,6 +274,38 @@ def backfill(system: str, first, last, objects: tuple[str, ...]) -> None:
                        f"{time.perf_counter() - t0:.1f} s")
 
 
+@main.command()
+@click.argument("target")
+@click.option("--date", "day", type=click.DateTime(["%Y-%m-%d"]), default=None, help="logical date (default: today)")
+@click.option("--full-rebuild", is_flag=True, help="forget what was processed and rebuild from all of raw")
+def process(target: str, day, full_rebuild: bool) -> None:
+    """Clean new raw batches into the processed zone: TARGET is a domain or <domain>.<table>."""
+    from kho.processed.catalog import domains, find
+    from kho.spark import get_spark
+    from spark_jobs import processed as job
+
+    settings = get_settings()
+    try:
+        specs = [find(target)] if "." in target else domains()[target]
+    except KeyError as exc:
+        _fail(f"{str(exc).strip(chr(34))}; domains: {', '.join(domains())}")
+    t0 = time.perf_counter()
+    spark = get_spark(settings, app_name=f"kho-process-{target}")
+    rows = []
+    for spec in specs:
+        try:
+            summary = job.run(spark, settings, logical_date=day.date() if day else _today(), table=spec,
+                              full_rebuild=full_rebuild)
+        except Exception as exc:
+            _fail(f"{spec.ref}: {type(exc).__name__}: {exc}")
+        console.print(f"  [{time.perf_counter() - t0:6.1f}s] {spec.ref}: {summary.get('skipped') or 'done'}")
+        rows.append((str(spec.ref), f"{summary.get('rows_read', 0):,}", f"{summary.get('quarantined', 0):,}",
+                     f"{summary.get('processed', '-')}", f"{summary.get('duplicates', '-')}",
+                     ", ".join(f"{k} {v}" for k, v in (summary.get("quarantine_by_reason") or {}).items())))
+    _print_table(["table", "new rows", "quarantined", "processed", "duplicates", "quarantine reasons"], rows,
+                 title=f"{target}: {len(rows)} table(s) in {time.perf_counter() - t0:.1f} s")
+
+
 @main.group("airflow")
 def airflow_group() -> None:
     """Airflow set-up derived from the registry."""
@@ -399,15 +431,17 @@ def _print_status(steps: int = 12, logical_date: str | None = None) -> None:
 
 
 @main.command()
-def quarantine() -> None:
-    """Rows rejected by the processed zone, counted by batch and reason."""
+@click.option("--by-batch", is_flag=True, help="one line per raw batch and reason")
+def quarantine(by_batch: bool) -> None:
+    """Rows rejected by the processed zone, counted by table and reason (every domain)."""
     from kho import status as st
 
-    rows = st.quarantine_by_reason(get_settings())
+    rows = st.quarantine_by_reason(get_settings(), by_batch=by_batch)
     if not rows:
         console.print("the quarantine is empty")
         return
-    _print_table(["batch", "reason code", "reason", "rows"], rows, title="Quarantine")
+    columns = ["table", "batch", "reason code", "reason", "rows"] if by_batch else ["table", "reason code", "reason", "rows"]
+    _print_table(columns, rows, title=f"Quarantine: {sum(r[-1] for r in rows):,} rows")
 
 
 # -- demo --------------------------------------------------------------------------------
@@ -431,7 +465,7 @@ def demo(sf: float, seed: int, logical_date) -> None:
 
     q = st.quarantine_by_reason(settings)
     if q:
-        _print_table(["batch", "reason code", "reason", "rows"], q, title="Quarantine by reason")
+        _print_table(["table", "reason code", "reason", "rows"], q, title="Quarantine by reason")
     if settings.serving_db.exists():
         from kho.duck import connect
 

@@ -45,44 +45,61 @@ def ingest(logical_date: date, *, run_id: str = "", settings: Settings | None = 
     return result.as_dict() | {"files": len(result.files)}
 
 
+def _process_state_tables(settings: Settings) -> dict[str, str]:
+    """The tables one processed run changes together (restored together when its audit fails)."""
+    from kho.processed.population import TABLES
+    from spark_jobs.processed import BATCHES
+
+    spec = TABLES[0]
+    return {str(ref): ref.path(settings) for ref in (spec.ref, spec.records, spec.duplicates, BATCHES)}
+
+
 def process(logical_date: date, *, run_id: str = "", settings: Settings | None = None) -> dict[str, Any]:
-    from spark_jobs import population_processed
+    """New raw batches of the residence register -> processed (spark_jobs/processed.py, incremental)."""
+    from kho.processed.population import TABLES
+    from spark_jobs import processed as job
 
     settings = settings or get_settings()
+    previous = {name: lake.delta_version(path) for name, path in _process_state_tables(settings).items()}
     with runlog.step(settings, "process", logical_date, run_id=run_id, dag_id="population_pipeline") as rec:
-        summary = population_processed.run(_spark(settings), settings, logical_date=logical_date)
-        rec.batch_id, rec.target, rec.rows_in = summary["batch_id"], summary["target"], summary["raw_rows"]
-        rec.rows_out, rec.rows_quarantined = summary["processed"], summary["quarantined"]
-        rec.rows_duplicate, rec.delta_version = summary["duplicates"], summary["delta_version"]
-        rec.details = {"quarantine_by_reason": summary["quarantine_by_reason"],
-                       "duplicates_by_kind": summary["duplicates_by_kind"]}
-    log.info("processed: %s kept, %s quarantined, %s duplicates removed", summary["processed"],
-             summary["quarantined"], summary["duplicates"])
-    return summary
+        summary = job.run(_spark(settings), settings, logical_date=logical_date, table=TABLES[0])
+        rec.batch_id, rec.target, rec.rows_in = summary["run_batch"], summary["table"], summary["rows_read"]
+        rec.rows_out, rec.rows_quarantined = summary["valid"], summary["quarantined"]
+        rec.rows_duplicate, rec.delta_version = summary.get("duplicates"), summary.get("delta_version")
+        rec.details = {k: summary[k] for k in ("raw_batches", "tombstones", "records", "processed",
+                                                "quarantine_by_reason", "skipped") if k in summary}
+    log.info("processed: %s new rows (%s quarantined); %s records, %s citizens, %s duplicates",
+             summary["rows_read"], summary["quarantined"], summary.get("records"), summary.get("processed"),
+             summary.get("duplicates"))
+    return summary | {"previous_versions": previous}
 
 
 def audit_processed(logical_date: date, processed: dict[str, Any], *, run_id: str = "",
                     settings: Settings | None = None) -> dict[str, Any]:
-    """Validate the new processed version; on a critical failure roll it back and fail."""
+    """Validate processed after this run's batches; on a critical failure restore every table the run changed."""
     from kho import quality
     from kho.duck import connect
 
     settings = settings or get_settings()
-    batch = processed["batch_id"]
+    batch = processed["run_batch"]
+    if processed.get("skipped"):
+        log.info("audit_processed: no new raw batches, nothing to audit")
+        return {"batch_id": batch, "suites": {}, "warnings": 0, "skipped": processed["skipped"]}
     db = settings.state_dir / "quality" / f"processed_population_{logical_date:%Y%m%d}.duckdb"
     db.parent.mkdir(parents=True, exist_ok=True)
     db.unlink(missing_ok=True)
-    raw = processed["raw_rows"]
+    read = processed["rows_read"]
     with connect(db) as con:
-        con.execute(f"CREATE TABLE citizen AS SELECT * FROM delta_scan('{lake.PROCESSED_CITIZEN.path(settings)}') "
-                    "WHERE _batch_id = ?", [batch])
+        con.execute(f"CREATE TABLE citizen AS SELECT * FROM delta_scan('{lake.PROCESSED_CITIZEN.path(settings)}')")
         con.execute(
             "CREATE TABLE batch_stats AS SELECT ? AS batch_id, ?::BIGINT AS raw_rows, ?::BIGINT AS processed_rows, "
             "?::BIGINT AS quarantined_rows, ?::BIGINT AS duplicate_rows, ?::DOUBLE AS quarantine_share, "
             "?::BIGINT AS reconciliation_gap",
-            [batch, raw, processed["processed"], processed["quarantined"], processed["duplicates"],
-             processed["quarantined"] / raw if raw else 1.0,
-             raw - processed["processed"] - processed["quarantined"] - processed["duplicates"]])
+            # processed_rows: the table's state after the run (a batch of deletions alone has no valid row)
+            [batch, read, processed["processed"], processed["quarantined"], processed["duplicates"],
+             processed["quarantined"] / read if read else 0.0,
+             (read - processed["valid"] - processed["quarantined"])
+             + (processed["records"] - processed["processed"] - processed["duplicates"])])
     verdicts = []
     with runlog.step(settings, "audit_processed", logical_date, run_id=run_id, dag_id="population_pipeline") as rec:
         rec.batch_id, rec.target = batch, str(lake.PROCESSED_CITIZEN)
@@ -94,20 +111,32 @@ def audit_processed(logical_date: date, processed: dict[str, Any], *, run_id: st
         failed = [v for v in verdicts if not v.passed]
         rec.details = {"suites": {v.suite: v.passed for v in verdicts}}
         if failed:
-            previous = processed.get("previous_version")
-            path = lake.PROCESSED_CITIZEN.path(settings)
-            if previous is not None:
-                lake.delta_restore(path, previous)
-                rolled = f"rolled {lake.PROCESSED_CITIZEN} back to version {previous}"
-            else:
-                import shutil
-                shutil.rmtree(path, ignore_errors=True)  # first ever batch: nothing to keep
-                rolled = f"removed {lake.PROCESSED_CITIZEN} (first batch)"
+            rolled = _restore(settings, processed["previous_versions"])
             message = "; ".join(v.summary() for v in failed)
             rec.details["rolled_back"] = rolled
-            raise QualityGateFailed(f"processed batch {batch} failed critical expectations: {message}. {rolled}.")
+            raise QualityGateFailed(f"processed run {batch} failed critical expectations: {message}. "
+                                    f"Restored {'; '.join(rolled)}.")
     return {"batch_id": batch, "suites": {v.suite: v.passed for v in verdicts},
             "warnings": sum(len(v.failures("warning")) for v in verdicts)}
+
+
+def _restore(settings: Settings, previous: dict[str, int | None]) -> list[str]:
+    """Put every table a failed run changed back to its version before the run."""
+    import shutil
+
+    done = []
+    for name, path in _process_state_tables(settings).items():
+        before = previous.get(name)
+        now = lake.delta_version(path)
+        if now is None or now == before:
+            continue
+        if before is None:
+            shutil.rmtree(path, ignore_errors=True)  # the table was created by the failed run
+            done.append(f"removed {name}")
+        else:
+            lake.delta_restore(path, before)
+            done.append(f"{name} to version {before}")
+    return done
 
 
 def integrate(logical_date: date, *, run_id: str = "", settings: Settings | None = None) -> dict[str, Any]:
@@ -118,7 +147,7 @@ def integrate(logical_date: date, *, run_id: str = "", settings: Settings | None
         summary = citizen_integrated.run(_spark(settings), settings, logical_date=logical_date)
         rec.batch_id, rec.target, rec.rows_out = summary["batch_id"], summary["target"], summary["active"]
         rec.delta_version = summary["delta_version"]
-        rec.details = {k: summary[k] for k in ("inserted", "updated", "deactivated", "total")}
+        rec.details = {k: summary[k] for k in ("inserted", "changed", "deleted", "unchanged", "compared", "versions")}
     return summary
 
 

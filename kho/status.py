@@ -49,15 +49,31 @@ def last_steps(settings: Settings, limit: int = 12) -> list[dict]:
         return [dict(zip(rel.columns, r)) for r in rel.fetchall()][::-1]
 
 
-def quarantine_by_reason(settings: Settings) -> list[tuple[str, str, str, int]]:
-    path = QUARANTINE_CITIZEN.path(settings)
-    if not delta_exists(path):
-        return []
+def quarantine_tables(settings: Settings) -> dict[str, str]:
+    """``quarantine/<domain>/<table>`` -> path, for every quarantine table in the lake."""
+    from kho.lake import zone_root
+
+    root = zone_root(settings.lake_root, Zone.QUARANTINE)
+    if "://" in root:
+        return {str(QUARANTINE_CITIZEN): QUARANTINE_CITIZEN.path(settings)}
+    return {f"quarantine/{p.parent.name}/{p.name}": str(p) for p in sorted(Path(root).glob("*/*"))
+            if (p / "_delta_log").is_dir()}
+
+
+def quarantine_by_reason(settings: Settings, *, by_batch: bool = False) -> list[tuple]:
+    """Rejected rows per quarantine table and reason code (and per raw batch with ``by_batch``)."""
     from kho.duck import connect
 
+    out: list[tuple] = []
     with connect() as con:
-        return con.sql(f"""SELECT _batch_id, reason_code, any_value(reason), count(*) FROM delta_scan('{path}')
-                           GROUP BY ALL ORDER BY 1 DESC, 4 DESC""").fetchall()
+        for name, path in quarantine_tables(settings).items():
+            if not delta_exists(path):
+                continue
+            batch = "_batch_id, " if by_batch else ""
+            rows = con.sql(f"""SELECT {batch}reason_code, any_value(reason), count(*) FROM delta_scan('{path}')
+                               GROUP BY ALL ORDER BY {'1 DESC, ' if by_batch else ''}count(*) DESC""").fetchall()
+            out += [(name, *row) for row in rows]
+    return out
 
 
 def quality_verdicts(settings: Settings, logical_date: str | None = None) -> list[tuple]:

@@ -58,6 +58,14 @@ def current_snapshot(raw: DataFrame, keys: list[str]) -> DataFrame:
     return joined.select(*raw.columns)
 
 
+def apply_properties(spark: SparkSession, path: str, properties: dict[str, str]) -> None:
+    """Write table metadata (owner, keys, PII columns, description) as Delta table properties."""
+    if not properties:
+        return
+    pairs = ", ".join(f"{sql_literal(k)} = {sql_literal(v)}" for k, v in properties.items())
+    spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({pairs})")
+
+
 def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 

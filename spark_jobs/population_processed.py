@@ -1,4 +1,10 @@
-"""Raw population batch -> processed citizen table, with quarantine and de-duplication.
+"""The row-at-a-time reference implementation of the population cleaning (no longer the pipeline's job).
+
+The pipeline runs ``spark_jobs/processed.py`` with the vectorised rule of
+``kho/processed/population.py`` (kho.standardise), which the unit tests prove equal to
+``clean_record`` here row for row. This module stays as that executable specification.
+
+Raw population batch -> processed citizen table, with quarantine and de-duplication.
 
 Every raw row of the batch ends in exactly one place: the processed table, the quarantine
 (with a reason code) or the duplicates log (with its surviving record). The job checks

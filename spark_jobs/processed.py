@@ -23,7 +23,6 @@ incremental result equals a full rebuild (tests compare them row for row).
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import sys
 from datetime import date, datetime, timezone
@@ -48,13 +47,9 @@ class ReconciliationError(RuntimeError):
 
 def find_table(name: str) -> ProcessedTable:
     """``<domain>.<table>`` -> its declaration in ``kho.processed.<domain>``."""
-    domain, _, table = name.partition(".")
-    module = importlib.import_module(f"kho.processed.{domain}")
-    for spec in module.TABLES:
-        if spec.name == table:
-            return spec
-    raise KeyError(f"kho.processed.{domain} declares no table {table!r}; it has "
-                   f"{', '.join(t.name for t in module.TABLES)}")
+    from kho.processed.catalog import find
+
+    return find(name)
 
 
 def _reasons() -> dict[str, str]:

@@ -74,5 +74,16 @@ def backfill(settings: Settings, registry: Registry, system: str, first: date, l
 
 
 def pools(registry: Registry) -> dict[str, str]:
-    """Airflow pool name -> description: one single-slot pool per raw table."""
-    return {obj.pool: f"one writer for raw/{src.domain}/{obj.name}" for src, obj in registry.objects()}
+    """Airflow pool name -> description: one single-slot pool per raw and per processed table."""
+    from kho.processed.catalog import domains
+
+    out = {obj.pool: f"one writer for raw/{src.domain}/{obj.name}" for src, obj in registry.objects()}
+    for tables in domains().values():
+        for spec in tables:
+            out[f"processed.{spec.domain}.{spec.name}"] = f"one writer for {spec.ref}"
+    from kho.integrated.tables import TABLES as INTEGRATED
+
+    for meta in INTEGRATED.values():
+        if meta.ref.zone.value == "integrated":
+            out[f"integrated.{meta.ref.domain}.{meta.ref.name}"] = f"one writer for {meta.ref}"
+    return out

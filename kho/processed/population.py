@@ -1,4 +1,4 @@
-"""Residence register (cư trú) -> processed/population/citizen_register: one row per CCCD.
+"""Residence register (cư trú) -> processed/population/citizen: one row per CCCD.
 
 The cleaning rule is :func:`kho.standardise.population.clean_population` (vectorised; equal
 to the row rules of kho.cleaning, plus split units resolved from the address). Survivorship
@@ -31,7 +31,7 @@ def clean(batch: pa.Table, as_of: date) -> pa.Table:
 
 TABLES = [
     ProcessedTable(
-        domain="population", name="citizen_register", raw=TableRef(Zone.RAW, "population", "citizen"),
+        domain="population", name="citizen", raw=TableRef(Zone.RAW, "population", "citizen"),
         record_key=("id",), clean=clean, schema=SCHEMA, business_key=("cccd",), source_timestamp="updated_at",
         description="Registered residents, one row per CCCD, cleaned and de-duplicated",
         term_vi="công dân (cơ sở dữ liệu cư trú)", owner="Công an thành phố (City Police)",

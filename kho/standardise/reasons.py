@@ -49,6 +49,13 @@ _NEW: dict[str, tuple[str, Severity]] = {
     "ADDRESS_UNIT_CONFLICT": ("address names a different commune than the unit code", "warn"),
     # categorical codes
     "CODE_INVALID": ("value is not in the list of allowed codes for this column", "reject"),
+    # generic record checks (business, land, statistics)
+    "KEY_MISSING": ("a column of the record's key is empty", "reject"),
+    "IDENTIFIER_MALFORMED": ("identifier is not in its documented format and cannot be repaired", "reject"),
+    "NUMBER_MALFORMED": ("value is not a number", "reject"),
+    "VALUE_OUT_OF_RANGE": ("value lies outside the range allowed for this column (zero, negative or implausible)",
+                           "reject"),
+    "GEOMETRY_INVALID": ("geometry is not a valid one-ring WKT polygon on the city's VN-2000 grid", "warn"),
 }
 
 _CLEANING_SEVERITY: dict[str, Severity] = {code: "reject" for code in CLEANING_REASONS}

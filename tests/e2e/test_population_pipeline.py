@@ -78,7 +78,7 @@ def test_reconciliation_source_raw_processed(city):
     assert source_rows == raw
     assert raw == processed + quarantined + duplicates
     assert quarantined > 0 and duplicates > 0           # the generator's faults reached the quarantine
-    assert _count(f"{lake}/integrated/citizen/citizen", "WHERE is_active") == processed
+    assert _count(f"{lake}/integrated/citizen/citizen", "WHERE is_current AND NOT is_deleted") == processed
 
 
 def test_quarantine_rows_explain_themselves(city):

@@ -10,7 +10,7 @@ renamed as (
         sex,
         commune_code
     from source
-    where is_active
+    where is_current and not is_deleted
 )
 
 select * from renamed

@@ -1,0 +1,59 @@
+"""Integrated-zone DAGs beside the population pipeline (which keeps the citizen entity itself).
+
+* ``integrate_reference`` (daily): the administrative-unit entity from the versioned reference
+  catalogues (SCD2).
+* ``integrate_citizen_links``: whenever a processed table naming people by CCCD, or the
+  citizen entity, changes (Airflow Assets): the citizen links and their match statistics.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, dag, get_current_context, task
+
+DEFAULTS = {"owner": "kho-data-platform", "retries": int(os.environ.get("KHO_TASK_RETRIES", "2")),
+            "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True}
+START = pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh")
+
+
+def _asset(ref: str) -> Asset:
+    return Asset(name=ref.replace("/", "."), uri=f"file:///kho/{ref}")
+
+
+def _run(module: str) -> dict:
+    import importlib
+
+    from kho.settings import get_settings
+    from kho.spark import get_spark
+
+    context = get_current_context()
+    settings = get_settings()
+    job = importlib.import_module(f"spark_jobs.{module}")
+    return job.run(get_spark(settings, app_name=f"kho-{module}"), settings, logical_date=context["logical_date"].date())
+
+
+@dag(dag_id="integrate_reference", schedule="@daily", start_date=START, catchup=False, max_active_runs=1,
+     default_args=DEFAULTS, tags=["integrated", "reference", "kho"], doc_md=__doc__)
+def integrate_reference():
+    task(task_id="admin_unit", pool="integrated.reference.admin_unit",
+         outlets=[_asset("integrated/reference/admin_unit")])(_run)("admin_unit_integrated")
+
+
+def _link_inputs() -> list[Asset]:
+    from spark_jobs.citizen_links import LINKS
+
+    return [_asset("integrated/citizen/citizen"), *{_asset(f"processed/{link.table}") for link in LINKS}]
+
+
+@dag(dag_id="integrate_citizen_links", schedule=_link_inputs(), start_date=START, catchup=False, max_active_runs=1,
+     default_args=DEFAULTS, tags=["integrated", "citizen", "kho"], doc_md=__doc__)
+def integrate_citizen_links():
+    task(task_id="citizen_links", pool="integrated.citizen.citizen_link",
+         outlets=[_asset("integrated/citizen/citizen_link")])(_run)("citizen_links")
+
+
+integrate_reference()
+integrate_citizen_links()

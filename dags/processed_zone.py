@@ -1,0 +1,66 @@
+"""One processing DAG per domain of kho/processed, triggered by the raw tables it reads.
+
+``process_<domain>`` runs when any raw table its processed tables read gets a new version
+(Airflow Assets published by the ``ingest_<system>`` DAGs), and daily as a safety net. One
+task per processed table, in the pool of that table (one writer per Delta table); each task
+cleans only the raw batches it has not processed yet (spark_jobs/processed.py), so a run
+triggered twice does nothing the second time.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import timedelta
+
+import pendulum
+from airflow.sdk import Asset, dag, get_current_context, task
+
+from kho.processed.catalog import domains
+
+
+def _process(table: str) -> dict:
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from kho.settings import get_settings
+    from kho.spark import get_spark
+    from spark_jobs import processed
+
+    context = get_current_context()
+    settings = get_settings()
+    try:
+        return processed.run(get_spark(settings, app_name=f"kho-process-{table}"), settings,
+                             logical_date=context["logical_date"].date() if context.get("logical_date")
+                             else pendulum.now("UTC").date(), table=table)
+    except processed.ReconciliationError as exc:  # rows lost or invented: retrying cannot help
+        raise AirflowFailException(str(exc)) from exc
+
+
+def _asset(ref) -> Asset:
+    return Asset(name=str(ref).replace("/", "."), uri=f"file:///kho/{ref}")
+
+
+def build(domain: str, tables):
+    raw_assets = list({str(t.raw): _asset(t.raw) for t in tables}.values())
+
+    @dag(
+        dag_id=f"process_{domain}",
+        description=f"raw -> processed for {', '.join(t.name for t in tables)}",
+        schedule=raw_assets or "@daily",
+        start_date=pendulum.datetime(2026, 1, 1, tz="Asia/Ho_Chi_Minh"),
+        catchup=False,
+        max_active_runs=1,
+        default_args={"owner": "kho-data-platform", "retries": int(os.environ.get("KHO_TASK_RETRIES", "2")),
+                      "retry_delay": timedelta(minutes=2), "retry_exponential_backoff": True},
+        tags=["processed", domain, "kho"],
+        doc_md=__doc__,
+    )
+    def process():
+        for spec in tables:
+            task(task_id=spec.name, pool=f"processed.{spec.domain}.{spec.name}",
+                 outlets=[_asset(spec.ref)])(_process)(f"{domain}.{spec.name}")
+
+    return process()
+
+
+for _domain, _tables in domains().items():
+    globals()[f"process_{_domain}"] = build(_domain, _tables)
