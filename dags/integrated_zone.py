@@ -4,6 +4,8 @@
   catalogues (SCD2).
 * ``integrate_citizen_links``: whenever a processed table naming people by CCCD, or the
   citizen entity, changes (Airflow Assets): the citizen links and their match statistics.
+* ``integrate_business_land``: when business, land or permit tables change: the business and
+  parcel entities (SCD2) and their links by tax code and parcel key.
 """
 
 from __future__ import annotations
@@ -55,5 +57,20 @@ def integrate_citizen_links():
          outlets=[_asset("integrated/citizen/citizen_link")])(_run)("citizen_links")
 
 
+BUSINESS_LAND_INPUTS = ["processed/business_registration/enterprise", "processed/business_registration/household_business",
+                        "processed/land/land_parcel", "processed/land/land_certificate", "processed/land/land_transaction",
+                        "processed/construction_permits/construction_permit"]
+
+
+@dag(dag_id="integrate_business_land", schedule=[_asset(r) for r in BUSINESS_LAND_INPUTS], start_date=START,
+     catchup=False, max_active_runs=1, default_args=DEFAULTS, tags=["integrated", "enterprise", "land", "kho"],
+     doc_md=__doc__)
+def integrate_business_land():
+    task(task_id="business_and_parcels", pool="integrated.enterprise.business",
+         outlets=[_asset("integrated/enterprise/business"), _asset("integrated/land/parcel")])(_run)(
+        "business_land_integrated")
+
+
 integrate_reference()
 integrate_citizen_links()
+integrate_business_land()

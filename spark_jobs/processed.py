@@ -149,7 +149,8 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
     raw = read_delta(spark, raw_path)
     paths = {name: ref.path(settings) for name, ref in (("processed", spec.ref), ("records", spec.records),
                                                           ("duplicates", spec.duplicates),
-                                                          ("quarantine", spec.quarantine))}
+                                                          ("quarantine", spec.quarantine),
+                                                          ("collapsed", spec.collapsed))}
     seen = set() if full_rebuild else processed_batches(spark, settings, spec)
     all_batches = sorted(r[0] for r in raw.select("_batch_id").distinct().collect())
     new_batches = [b for b in all_batches if b not in seen]
@@ -182,6 +183,14 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
         F.col("_reject_detail").alias("detail"), F.col("_raw").alias("raw_record"),
         F.current_timestamp().alias("_quarantined_at"))
     _replace_batches(rejected, paths["quarantine"], new_batches, spark, overwrite_all=full_rebuild)
+
+    # exact copies of one source record in one batch (a row typed twice, a file without row
+    # numbers) become one record; they are logged, not lost silently
+    copies = (cleaned.where(F.col("_reject_reason").isNull()).groupBy("_batch_id", "record_id", "_record_hash")
+              .count().where("count > 1")
+              .select("_batch_id", "record_id", "_record_hash", (F.col("count") - 1).alias("extra_copies"),
+                      F.current_timestamp().alias("_recorded_at")))
+    _replace_batches(copies, paths["collapsed"], new_batches, spark, overwrite_all=full_rebuild)
 
     # 4. the newest event per record -> records
     valid_cols = [f.name for f in spec.schema] + ["record_id", "_completeness", "_batch_id", "_record_hash",
@@ -224,7 +233,10 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
     n_processed = read_delta(spark, paths["processed"]).count()
     n_duplicates = read_delta(spark, paths["duplicates"]).count()
     by_reason = {r["reason_code"]: r["n"] for r in rejected.groupBy("reason_code").agg(F.count("*").alias("n")).collect()}
+    collapsed = read_delta(spark, paths["collapsed"]).where(F.col("_batch_id").isin(new_batches)) \
+        .agg(F.coalesce(F.sum("extra_copies"), F.lit(0))).first()[0]
     summary.update(rows_read=rows_read, quarantined=quarantined, valid=rows_read - quarantined,
+                   exact_copies_collapsed=int(collapsed),
                    records=n_records, processed=n_processed, duplicates=n_duplicates,
                    quarantine_by_reason=dict(sorted(by_reason.items())),
                    delta_version=delta_version(spark, paths["processed"]))

@@ -67,10 +67,45 @@ CITIZEN_LINK = TableMeta(
                  "role": "who the person is in the record (birth.mother, insurance.participant ...)"},
 )
 
+BUSINESS = TableMeta(
+    ref=TableRef(Zone.INTEGRATED, "enterprise", "business"),
+    description="Enterprises and household businesses with their history (SCD2); master key DN:<tax code> or "
+                "HKD:<registration number>",
+    term_vi="doanh nghiệp và hộ kinh doanh", owner=PLATFORM, keys=("business_key",),
+    pii_columns=("owner_key",),
+    sources=("processed/business_registration/enterprise", "processed/business_registration/household_business"),
+    column_docs={"business_key": "DN:<enterprise tax code> (public) or HKD:<household registration no>",
+                 "owner_key": "keyed pseudonym of a household owner's CCCD or personal tax code (never clear)",
+                 "tax_code": "enterprise tax code (mã số doanh nghiệp), public; null for households"},
+)
+
+BUSINESS_LINK = TableMeta(
+    ref=TableRef(Zone.INTEGRATED, "enterprise", "business_link"),
+    description="Permits, certificates and land transactions linked to businesses by tax code",
+    term_vi="liên kết doanh nghiệp", owner=PLATFORM, keys=("source_table", "role", "record_id"),
+)
+
+PARCEL = TableMeta(
+    ref=TableRef(Zone.INTEGRATED, "land", "parcel"),
+    description="Land parcels with their current certificate and history (SCD2); key commune|map sheet|parcel",
+    term_vi="thửa đất", owner="Sở Nông nghiệp và Môi trường (Department of Agriculture and Environment)",
+    keys=("parcel_key",), pii_columns=("certificate_holder_ref",),
+    sources=("processed/land/land_parcel", "processed/land/land_certificate"),
+    column_docs={"parcel_key": "<commune code>|<map sheet>|<parcel no> (số tờ, số thửa)",
+                 "certificate_holder_ref": "DN:<tax code> for organisations, keyed pseudonym for persons"},
+)
+
+PARCEL_LINK = TableMeta(
+    ref=TableRef(Zone.INTEGRATED, "land", "parcel_link"),
+    description="Certificates, permits and transactions linked to parcels by parcel key",
+    term_vi="liên kết thửa đất", owner=PLATFORM, keys=("source_table", "role", "record_id"),
+)
+
 MATCH_STATS = TableMeta(
     ref=TableRef(Zone.SYSTEM, "integration", "match_stats"),
     description="Cross-source link statistics per run: matched, unmatched, ambiguous by source and key",
     term_vi="thống kê liên kết dữ liệu", owner=PLATFORM, keys=("run_batch", "entity", "source", "link_key"),
 )
 
-TABLES = {str(t.ref): t for t in (CITIZEN, CITIZEN_LINK, ADMIN_UNIT, MATCH_STATS)}
+TABLES = {str(t.ref): t for t in (CITIZEN, CITIZEN_LINK, ADMIN_UNIT, BUSINESS, BUSINESS_LINK, PARCEL, PARCEL_LINK,
+                                     MATCH_STATS)}

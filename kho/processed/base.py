@@ -70,6 +70,11 @@ class ProcessedTable:
         return TableRef(Zone.PROCESSED, self.domain, f"{self.name}_duplicates")
 
     @property
+    def collapsed(self) -> TableRef:
+        """Exact copies of a source record within one batch, logged as they are merged into one."""
+        return TableRef(Zone.PROCESSED, self.domain, f"{self.name}_collapsed")
+
+    @property
     def records(self) -> TableRef:
         """Every valid cleaned source record (by record_id), before survivorship."""
         return TableRef(Zone.PROCESSED, self.domain, f"{self.name}_records")
