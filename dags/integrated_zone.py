@@ -34,7 +34,8 @@ def _run(module: str) -> dict:
     context = get_current_context()
     settings = get_settings()
     job = importlib.import_module(f"spark_jobs.{module}")
-    return job.run(get_spark(settings, app_name=f"kho-{module}"), settings, logical_date=context["logical_date"].date())
+    when = context.get("logical_date") or pendulum.now("UTC")  # asset-triggered runs have no logical date
+    return job.run(get_spark(settings, app_name=f"kho-{module}"), settings, logical_date=when.date())
 
 
 @dag(dag_id="integrate_reference", schedule="@daily", start_date=START, catchup=False, max_active_runs=1,

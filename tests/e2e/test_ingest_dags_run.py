@@ -72,3 +72,22 @@ def test_pools_exist_for_every_raw_table(city):
     pools = {p["pool"]: int(p["slots"]) for p in json.loads(out[out.index("["):])}
     for _, obj in load_registry().objects():
         assert pools.get(obj.pool) == 1
+
+
+def test_generated_processing_dag_cleans_what_the_ingest_dag_loaded(city):
+    """process_health (triggered by the raw Assets in production) through Airflow: every raw row accounted for."""
+    from deltalake import DeltaTable
+
+    settings = city
+    result = run_dag(settings, "process_health", DAY)
+    assert result.ok, f"process_health: {result.failed_tasks} {result.error} (log {result.log_file})"
+    lake = settings.lake_root
+    for table in ("health_facility", "visit_report"):
+        raw = _count(f"{lake}/raw/health/{table}")
+        quarantined = _count(f"{lake}/quarantine/health/{table}") if (Path(lake) / "quarantine/health" / table).exists() else 0
+        records = _count(f"{lake}/processed/health/{table}_records")
+        collapsed = sum(DeltaTable(f"{lake}/processed/health/{table}_collapsed").to_pyarrow_table()["extra_copies"]
+                        .to_pylist())
+        assert raw == quarantined + records + collapsed
+        assert records == _count(f"{lake}/processed/health/{table}") + _count(f"{lake}/processed/health/{table}_duplicates")
+    assert run_dag(settings, "process_health", DAY).ok  # nothing new: a no-op run
