@@ -57,8 +57,11 @@ def _state() -> dict[str, list[tuple]]:
 
 
 def test_incremental_runs_equal_a_full_rebuild(spark, register):
+    from spark_jobs import citizen_integrated
+
     _ingest(DAY)
     first = processed.run(spark, get_settings(), logical_date=DAY, table=SPEC)
+    citizen_integrated.run(spark, get_settings(), logical_date=DAY)
     assert first["rows_read"] == first["quarantined"] + first["valid"]
     assert first["records"] == first["processed"] + first["duplicates"] and first["quarantined"] > 0
 
@@ -75,6 +78,12 @@ def test_incremental_runs_equal_a_full_rebuild(spark, register):
     assert second["raw_batches"] == ["population.citizen.20261128"] and second["tombstones"] > 0
     again = processed.run(spark, get_settings(), logical_date=DAY + timedelta(days=1), table=SPEC)
     assert again.get("skipped") == "no new raw batches"
+    integrated = citizen_integrated.run(spark, get_settings(), logical_date=DAY + timedelta(days=1))
+    assert integrated["changed"] > 0 and integrated["deleted"] > 0 and integrated["compared"] < first["processed"] / 2
+    # the incremental integration (only survivors processed since the watermark) missed nothing:
+    # comparing every citizen finds no further change
+    full = citizen_integrated.run(spark, get_settings(), logical_date=DAY + timedelta(days=1), full_rebuild=True)
+    assert (full["inserted"], full["changed"], full["deleted"]) == (0, 0, 0)
     incremental = _state()
 
     rebuilt = processed.run(spark, get_settings(), logical_date=DAY + timedelta(days=1), table=SPEC, full_rebuild=True)
