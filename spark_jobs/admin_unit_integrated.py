@@ -8,7 +8,6 @@ version instead of overwriting what the marts of earlier periods were built on.
 
 from __future__ import annotations
 
-import argparse
 import sys
 from collections import defaultdict
 from datetime import date, datetime, timezone

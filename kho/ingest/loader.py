@@ -38,7 +38,7 @@ from kho import runlog
 from kho.ingest.connections import resolve
 from kho.ingest.connectors import CursorWindow, connector_for
 from kho.ingest.registry import INGEST_COLUMNS, ObjectConfig, SourceConfig, raw_table
-from kho.ingest.schema import SchemaPolicyError, check_columns
+from kho.ingest.schema import SchemaPolicyError, check_columns  # noqa: F401 - raised through load_object
 from kho.ingest.state import CursorStore
 from kho.lake import delta_exists, storage_options
 

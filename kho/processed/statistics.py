@@ -27,14 +27,14 @@ import re
 from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
-from typing import NamedTuple
 
 import numpy as np
 import pyarrow as pa
 import pyarrow.compute as pc
 
 from kho.lake import TableRef, Zone
-from kho.processed.base import RULE_COLUMNS, ProcessedTable
+from kho.processed._kit import Check, _table, _col, _record_id, _reject, _assemble  # noqa: F401 - shared rule kit
+from kho.processed.base import ProcessedTable
 from kho.reference import indicators as indicator_catalogue
 from kho.standardise import nfc
 from kho.standardise._arrow import as_array, as_strings, bool_numpy, map_unique, reason_where, replace_rows, valid_mask
@@ -63,53 +63,6 @@ MEASURES = frozenset({
 
 # -- the small rule kit every processed table of this module uses -------------------------------
 
-class Check(NamedTuple):
-    """One validation: per-row reason codes, the source column it judged, the raw values shown."""
-
-    reasons: pa.Array
-    column: str
-    raw: pa.Array
-
-
-def _table(batch: pa.Table | pa.RecordBatch) -> pa.Table:
-    return pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
-
-
-def _col(table: pa.Table, name: str) -> pa.Array:
-    """A raw column as one array (all-null text when the batch lacks it)."""
-    return as_array(table[name]) if name in table.column_names else pa.nulls(table.num_rows, pa.string())
-
-
-def _record_id(table: pa.Table, key: tuple[str, ...]) -> pa.Array:
-    """The raw key columns as text, as spark_jobs.processed keys them (U+241F between parts,
-    U+2205 for null)."""
-    parts = [as_strings(_col(table, c)).fill_null("\u2205") for c in key]
-    return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\u241f")
-
-
-def _show(value: object) -> str:
-    return "empty" if value is None else repr(value) if isinstance(value, str) else str(value)
-
-
-def _reject(n: int, checks: list[Check]) -> tuple[pa.Array, pa.Array]:
-    """(reason, detail): the first failing check of each row, in list order; details only for
-    the rejected rows (few), naming the column and its raw value."""
-    reason = pc.coalesce(*(c.reasons for c in checks)) if checks else pa.nulls(n, pa.string())
-    rows = np.flatnonzero(valid_mask(reason))
-    detail = pa.nulls(n, pa.string())
-    if len(rows):
-        take = pa.array(rows)
-        seen = [(c.reasons.take(take).to_pylist(), c.column, c.raw.take(take).to_pylist()) for c in checks]
-        texts = []
-        for k in range(len(rows)):
-            for codes, column, raws in seen:
-                if codes[k] is not None:
-                    texts.append(f"{column} {_show(raws[k])}: {REASONS[codes[k]]}")
-                    break
-        detail = replace_rows(detail, rows, pa.array(texts, pa.string()))
-    return reason, detail
-
-
 def _completeness(n: int, present: list[pa.Array], points: Iterable[pa.Array] = ()) -> pa.Array:
     """Non-null business columns, plus one per true ``points`` flag."""
     total = np.zeros(n, dtype=np.int32)
@@ -118,12 +71,6 @@ def _completeness(n: int, present: list[pa.Array], points: Iterable[pa.Array] = 
     for flag in points:
         total += bool_numpy(flag)
     return pa.array(total, pa.int32())
-
-
-def _assemble(schema: pa.Schema, values: dict[str, pa.Array], record_id: pa.Array, reason: pa.Array,
-              detail: pa.Array, completeness: pa.Array) -> pa.Table:
-    arrays = [values[f.name].cast(f.type) for f in schema] + [record_id, reason, detail, completeness]
-    return pa.Table.from_arrays(arrays, names=schema.names + list(RULE_COLUMNS))
 
 
 # -- values and codes ---------------------------------------------------------------------------------
