@@ -118,6 +118,50 @@ def ensure_jars(settings: Settings) -> list[Path]:
     return resolve_jars(settings.jars_dir, settings.project_root / ".cache" / "ivy")
 
 
+def s3a_jars(settings: Settings) -> list[Path]:
+    """hadoop-aws and the AWS SDK bundle (kho.storage pins), resolved once by Spark's Ivy into .cache/ivy-s3."""
+    from kho.storage import spark_s3a_packages
+
+    ivy = settings.project_root / ".cache" / "ivy-s3"
+    wanted = [c.split(":")[1] + "-" + c.split(":")[2] + ".jar" for c in spark_s3a_packages()]
+
+    def have() -> list[Path]:
+        jars = sorted((ivy / "jars").glob("*.jar"))  # Ivy names them <group>_<artifact>-<version>.jar
+        return jars if all(any(j.name.endswith(w) for j in jars) for w in wanted) else []
+
+    if not have():
+        log.info("resolving the S3A jars into %s (once, ~700 MB)", ivy)
+        code = (
+            "from pyspark.sql import SparkSession\n"
+            "s = (SparkSession.builder.master('local[1]').appName('kho-resolve-s3a')"
+            f".config('spark.jars.packages', {','.join(spark_s3a_packages())!r})"
+            f".config('spark.jars.ivy', {str(ivy)!r}).config('spark.ui.enabled', 'false').getOrCreate())\n"
+            "s.stop()\n")
+        proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=1800,
+                              env={**os.environ, "SPARK_LOCAL_IP": "127.0.0.1"})
+        if proc.returncode != 0 or not have():
+            raise RuntimeError("resolving " + ", ".join(spark_s3a_packages()) + f" into {ivy} failed (needs Maven "
+                               "Central once):\n" + "\n".join(proc.stderr.splitlines()[-20:]))
+    return have()
+
+
+def _object_store_conf(settings: Settings) -> dict[str, str]:
+    """S3A settings, classpath and the s3:// scheme mapping when the lake is on object storage."""
+    from kho.lake import is_object_store
+
+    if not is_object_store(settings.lake_root):
+        return {}
+    from kho.storage import s3_settings_from_env, spark_s3a_conf
+
+    s3 = s3_settings_from_env()
+    if s3 is None:
+        raise RuntimeError(f"the lake root {settings.lake_root} is on S3 but KHO_S3_ENDPOINT is not set")
+    classpath = ":".join(str(j) for j in s3a_jars(settings))
+    # local jar files on every host: extraClassPath, not spark.jars (which copies the 690 MB bundle)
+    return {**spark_s3a_conf(s3), "spark.hadoop.fs.s3.impl": "org.apache.hadoop.fs.s3a.S3AFileSystem",
+            "spark.driver.extraClassPath": classpath, "spark.executor.extraClassPath": classpath}
+
+
 def get_spark(settings: Settings, app_name: str = "kho") -> SparkSession:
     """A Delta-enabled session for the profile; reused when one is already running."""
     check_java()
@@ -149,6 +193,8 @@ def get_spark(settings: Settings, app_name: str = "kho") -> SparkSession:
         .config("spark.sql.execution.arrow.maxRecordsPerBatch", "50000")
         .config("spark.driver.extraJavaOptions", "-Dderby.system.home=" + str(tmp))
     )
+    for key, value in _object_store_conf(settings).items():
+        builder = builder.config(key, value)
     for key, value in settings.spark.extra_conf.items():
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
