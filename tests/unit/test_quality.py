@@ -181,7 +181,7 @@ def test_passing_table(ctx: Path, tmp_path: Path) -> None:
     assert v.passed is True
     assert v.suite == CITIZEN and v.target == "citizen"
     assert v.failures() == [] and v.summary() == ""
-    assert len(v.outcomes) == 12 and all(o.success for o in v.outcomes)
+    assert len(v.outcomes) == 11 and all(o.success for o in v.outcomes)
     assert outcome(v, "expect_table_row_count_to_be_between", None).observed_value == 300
     assert outcome(v, "expect_column_values_to_match_regex", "cccd").element_count == 300
     assert v.run_time.tzinfo is not None
@@ -210,7 +210,6 @@ def test_critical_violation_fails_with_counts(ctx: Path, tmp_path: Path) -> None
         "('Nguyen Van 1', 'Nguyen Van 2', 'Nguyen Van 3')",
         "UPDATE citizen SET sex = 'X' WHERE full_name IN ('Nguyen Van 10', 'Nguyen Van 11')",
         "UPDATE citizen SET birth_date = DATE '1899-12-31' WHERE full_name = 'Nguyen Van 20'",
-        "UPDATE citizen SET _batch_id = 'batch-002' WHERE full_name = 'Nguyen Van 30'",
     )
     v = validate_duckdb_table(CITIZEN, db, "citizen", context_root=ctx)
 
@@ -222,8 +221,6 @@ def test_critical_violation_fails_with_counts(ctx: Path, tmp_path: Path) -> None
     assert regex.exception is None
     assert outcome(v, "expect_column_values_to_be_in_set", "sex").unexpected_count == 2
     assert outcome(v, "expect_column_values_to_be_between", "birth_date").unexpected_count == 1
-    batches = outcome(v, "expect_column_unique_value_count_to_be_between", "_batch_id")
-    assert batches.success is False and batches.observed_value == 2
     assert outcome(v, "expect_column_values_to_match_regex", "commune_code").success
 
     failed = {(o.expectation, o.column) for o in v.failures("critical")}
@@ -231,14 +228,12 @@ def test_critical_violation_fails_with_counts(ctx: Path, tmp_path: Path) -> None
         ("expect_column_values_to_match_regex", "cccd"),
         ("expect_column_values_to_be_in_set", "sex"),
         ("expect_column_values_to_be_between", "birth_date"),
-        ("expect_column_unique_value_count_to_be_between", "_batch_id"),
     }
     assert v.failures("warning") == []
     lines = v.summary().splitlines()
-    assert len(lines) == 4
+    assert len(lines) == 3
     assert ("[critical] expect_column_values_to_match_regex on column cccd failed on 3 of 200 "
             "rows (1.5%)") in lines
-    assert any("_batch_id failed (observed value: 2)" in line for line in lines)
 
 
 def test_warning_only_violation_passes(ctx: Path, tmp_path: Path) -> None:
@@ -306,7 +301,7 @@ def test_to_rows_is_json_serialisable(ctx: Path, tmp_path: Path) -> None:
     v = validate_duckdb_table(CITIZEN, db, "citizen", context_root=ctx)
     rows = v.to_rows(batch_id="batch-001", ingested_at=dt.datetime(2026, 1, 15, 8, 0))
 
-    assert len(rows) == len(v.outcomes) == 12
+    assert len(rows) == len(v.outcomes) == 11
     text = json.dumps(rows, allow_nan=False)  # strict JSON: no NaN, no datetime objects
     assert json.loads(text) == rows
     for row in rows:
