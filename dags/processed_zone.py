@@ -28,9 +28,9 @@ def _process(table: str) -> dict:
     context = get_current_context()
     settings = get_settings()
     try:
-        return processed.run(get_spark(settings, app_name=f"kho-process-{table}"), settings,
-                             logical_date=context["logical_date"].date() if context.get("logical_date")
-                             else pendulum.now("UTC").date(), table=table)
+        return processed.run_logged(get_spark(settings, app_name=f"kho-process-{table}"), settings,
+                                    logical_date=context["logical_date"].date() if context.get("logical_date")
+                                    else pendulum.now("UTC").date(), table=table, run_id=str(context["run_id"]))
     except processed.ReconciliationError as exc:  # rows lost or invented: retrying cannot help
         raise AirflowFailException(str(exc)) from exc
 

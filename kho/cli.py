@@ -294,8 +294,8 @@ def process(target: str, day, full_rebuild: bool) -> None:
     rows = []
     for spec in specs:
         try:
-            summary = job.run(spark, settings, logical_date=day.date() if day else _today(), table=spec,
-                              full_rebuild=full_rebuild)
+            summary = job.run_logged(spark, settings, logical_date=day.date() if day else _today(), table=spec,
+                                     full_rebuild=full_rebuild, run_id=f"manual__{time.strftime('%Y%m%dT%H%M%S')}")
         except Exception as exc:
             _fail(f"{spec.ref}: {type(exc).__name__}: {exc}")
         console.print(f"  [{time.perf_counter() - t0:6.1f}s] {spec.ref}: {summary.get('skipped') or 'done'}")

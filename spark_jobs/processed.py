@@ -315,6 +315,24 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
     affected.unpersist()
 
 
+def run_logged(spark: SparkSession, settings: Settings, *, logical_date: date, table: str | ProcessedTable,
+               full_rebuild: bool = False, run_id: str = "", dag_id: str = "") -> dict[str, Any]:
+    """:func:`run` with its run-log row (rows read, valid, quarantined, duplicates, reconciliation)."""
+    from kho import runlog
+
+    spec = find_table(table) if isinstance(table, str) else table
+    with runlog.step(settings, "process", logical_date, run_id=run_id, dag_id=dag_id or f"process_{spec.domain}") as rec:
+        rec.target = str(spec.ref)
+        summary = run(spark, settings, logical_date=logical_date, table=spec, full_rebuild=full_rebuild)
+        rec.batch_id, rec.rows_in = summary["run_batch"], summary["rows_read"]
+        rec.rows_out, rec.rows_quarantined = summary["valid"], summary["quarantined"]
+        rec.rows_duplicate, rec.delta_version = summary.get("duplicates"), summary.get("delta_version")
+        rec.details = {k: summary[k] for k in ("raw_batches", "tombstones", "records", "processed",
+                                                "exact_copies_collapsed", "quarantine_by_reason", "skipped",
+                                                "full_rebuild") if k in summary}
+    return summary
+
+
 def _args(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--table", required=True, help="<domain>.<table>, e.g. civil_status.birth_registration")
     parser.add_argument("--full-rebuild", dest="full_rebuild", action="store_true",

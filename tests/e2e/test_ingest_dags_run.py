@@ -91,3 +91,8 @@ def test_generated_processing_dag_cleans_what_the_ingest_dag_loaded(city):
         assert raw == quarantined + records + collapsed
         assert records == _count(f"{lake}/processed/health/{table}") + _count(f"{lake}/processed/health/{table}_duplicates")
     assert run_dag(settings, "process_health", DAY).ok  # nothing new: a no-op run
+    log = [r for r in DeltaTable(f"{lake}/_system/pipeline/run_log").to_pyarrow_table().to_pylist()
+           if r["dag_id"] == "process_health" and r["step"] == "process"]
+    assert {r["target"] for r in log} == {f"processed/health/{t}" for t in ("health_facility", "visit_report",
+                                                                             "visit_sample")}
+    assert all(r["status"] == "success" and r["rows_in"] == r["rows_out"] + r["rows_quarantined"] for r in log)
