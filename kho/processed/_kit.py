@@ -29,12 +29,15 @@ class Check(NamedTuple):
     column: str
     raw: pa.Array
 
+
 def _table(batch: pa.Table | pa.RecordBatch) -> pa.Table:
     return pa.Table.from_batches([batch]) if isinstance(batch, pa.RecordBatch) else batch
+
 
 def _col(table: pa.Table, name: str) -> pa.Array:
     """A raw column as one array (all-null text when the batch lacks it)."""
     return as_array(table[name]) if name in table.column_names else pa.nulls(table.num_rows, pa.string())
+
 
 def _record_id(table: pa.Table, key: tuple[str, ...]) -> pa.Array:
     """The raw key columns as text, as spark_jobs.processed keys them (U+241F between parts,
@@ -42,8 +45,10 @@ def _record_id(table: pa.Table, key: tuple[str, ...]) -> pa.Array:
     parts = [as_strings(_col(table, c)).fill_null("\u2205") for c in key]
     return parts[0] if len(parts) == 1 else pc.binary_join_element_wise(*parts, "\u241f")
 
+
 def _show(value: object) -> str:
     return "empty" if value is None else repr(value) if isinstance(value, str) else str(value)
+
 
 def _reject(n: int, checks: list[Check]) -> tuple[pa.Array, pa.Array]:
     """(reason, detail): the first failing check of each row, in list order; details only for
@@ -63,9 +68,11 @@ def _reject(n: int, checks: list[Check]) -> tuple[pa.Array, pa.Array]:
         detail = replace_rows(detail, rows, pa.array(texts, pa.string()))
     return reason, detail
 
+
 def _dedupe_codes(text: str | None) -> str | None:
     codes = [code for code in (text or "").split(",") if code]
     return ",".join(dict.fromkeys(codes)) or None
+
 
 def _flags(n: int, *reasons: pa.Array) -> pa.Array:
     """Warning codes per row, comma-separated in argument order, each once; null when none.
@@ -74,6 +81,7 @@ def _flags(n: int, *reasons: pa.Array) -> pa.Array:
         return pa.nulls(n, pa.string())
     joined = pc.binary_join_element_wise(*(r.cast(pa.string()).fill_null("") for r in reasons), ",")
     return map_unique(joined, _dedupe_codes, pa.string())
+
 
 def _completeness(n: int, present: list[pa.Array], points: Iterable[pa.Array] = ()) -> pa.Array:
     """Non-null business columns, plus one per true ``points`` flag (e.g. an accented name)."""
@@ -84,10 +92,12 @@ def _completeness(n: int, present: list[pa.Array], points: Iterable[pa.Array] = 
         total += bool_numpy(flag)
     return pa.array(total, pa.int32())
 
+
 def _assemble(schema: pa.Schema, values: dict[str, pa.Array], record_id: pa.Array, reason: pa.Array,
               detail: pa.Array, completeness: pa.Array) -> pa.Table:
     arrays = [values[f.name].cast(f.type) for f in schema] + [record_id, reason, detail, completeness]
     return pa.Table.from_arrays(arrays, names=schema.names + list(RULE_COLUMNS))
+
 
 def _codes(values: pa.Array, table: dict[str, str]) -> tuple[pa.Array, pa.Array]:
     cleaned = normalize_codes(values, table, pa.string())

@@ -41,7 +41,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kho.lake import TableRef, Zone
-from kho.processed._kit import Check, _col, _record_id, _reject, _dedupe_codes, _assemble  # noqa: F401 - shared rule kit
+from kho.processed._kit import (  # the shared rule kit
+    Check, _assemble, _col, _completeness, _flags, _record_id, _reject,
+)
 from kho.processed.base import ProcessedTable
 from kho.reference import agencies as agency_catalogue
 from kho.reference import fold
@@ -95,28 +97,6 @@ def _table(batch: pa.Table | pa.RecordBatch) -> pa.Table:
     if isinstance(batch, pa.RecordBatch):
         return pa.Table.from_batches([batch])
     return batch
-
-
-def _flags(n: int, *reasons: pa.Array) -> pa.Array:
-    """Warning codes per row, comma-separated in argument order, each once; null when none.
-
-    (Nulls are joined as empty parts and dropped per distinct value: pyarrow 26's
-    ``null_handling="skip"`` returns the wrong number of rows.)
-    """
-    if not reasons:
-        return pa.nulls(n, pa.string())
-    joined = pc.binary_join_element_wise(*(r.cast(pa.string()).fill_null("") for r in reasons), ",")
-    return map_unique(joined, _dedupe_codes, pa.string())
-
-
-def _completeness(n: int, present: list[pa.Array], points: list[pa.Array] = ()) -> pa.Array:
-    """Non-null business columns, plus one per true ``points`` flag (e.g. an accented name)."""
-    total = np.zeros(n, dtype=np.int32)
-    for column in present:
-        total += valid_mask(column)
-    for flag in points:
-        total += bool_numpy(flag)
-    return pa.array(total, pa.int32())
 
 
 def _local_instants(naive: pa.Array) -> pa.Array:

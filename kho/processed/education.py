@@ -29,7 +29,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kho.lake import TableRef, Zone
-from kho.processed._kit import Check, _table, _col, _record_id, _reject, _flags, _completeness, _assemble  # noqa: F401 - shared rule kit
+from kho.processed._kit import (  # the shared rule kit
+    Check, _assemble, _col, _completeness, _flags, _record_id, _reject, _table,
+)
 from kho.processed.base import ProcessedTable
 from kho.processed.health import restore_phrases
 from kho.standardise import fold, has_diacritics, nfc, normalize_codes, resolve_unit_codes

@@ -35,7 +35,9 @@ import pyarrow.compute as pc
 
 from kho import reference
 from kho.lake import TableRef, Zone
-from kho.processed._kit import Check, _table, _col, _record_id, _reject, _flags, _completeness, _assemble, _codes  # noqa: F401 - shared rule kit
+from kho.processed._kit import (  # the shared rule kit
+    Check, _assemble, _codes, _col, _completeness, _flags, _record_id, _reject, _table,
+)
 from kho.processed.base import ProcessedTable
 from kho.reference import fold
 from kho.standardise import (Cleaned, check_cccd, has_diacritics, nfc, normalize_codes, parse_periods,

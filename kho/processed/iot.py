@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import io
 import json
-from collections.abc import Iterable
 from datetime import date, datetime, timedelta
 
 import numpy as np
@@ -35,7 +34,9 @@ import pyarrow.compute as pc
 import pyarrow.json as pj
 
 from kho.lake import TableRef, Zone
-from kho.processed._kit import Check, _table, _col, _record_id, _reject, _dedupe_codes, _flags, _assemble  # noqa: F401 - shared rule kit
+from kho.processed._kit import (  # the shared rule kit
+    Check, _assemble, _col, _completeness, _dedupe_codes, _flags, _record_id, _reject, _table,
+)
 from kho.processed.base import ProcessedTable
 from kho.standardise import nfc, normalize_codes, parse_timestamps, resolve_unit_codes
 from kho.standardise import _utf8
@@ -72,16 +73,6 @@ EVENT_KEY = ("_source_file", "event_id", "received_at")
 
 
 # -- the small rule kit every processed table of this module uses -------------------------------
-
-def _completeness(n: int, present: list[pa.Array], points: Iterable[pa.Array] = ()) -> pa.Array:
-    """Non-null business columns, plus one per true ``points`` flag."""
-    total = np.zeros(n, dtype=np.int32)
-    for column in present:
-        total += valid_mask(column)
-    for flag in points:
-        total += bool_numpy(flag)
-    return pa.array(total, pa.int32())
-
 
 # -- times ----------------------------------------------------------------------------------------------
 

@@ -24,7 +24,6 @@ delivery time (``delivered_at``).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
 from datetime import date
 from functools import lru_cache
 
@@ -33,7 +32,9 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from kho.lake import TableRef, Zone
-from kho.processed._kit import Check, _table, _col, _record_id, _reject, _assemble  # noqa: F401 - shared rule kit
+from kho.processed._kit import (  # the shared rule kit
+    Check, _assemble, _col, _completeness, _record_id, _reject, _table,
+)
 from kho.processed.base import ProcessedTable
 from kho.reference import indicators as indicator_catalogue
 from kho.standardise import nfc
@@ -62,16 +63,6 @@ MEASURES = frozenset({
 
 
 # -- the small rule kit every processed table of this module uses -------------------------------
-
-def _completeness(n: int, present: list[pa.Array], points: Iterable[pa.Array] = ()) -> pa.Array:
-    """Non-null business columns, plus one per true ``points`` flag."""
-    total = np.zeros(n, dtype=np.int32)
-    for column in present:
-        total += valid_mask(column)
-    for flag in points:
-        total += bool_numpy(flag)
-    return pa.array(total, pa.int32())
-
 
 # -- values and codes ---------------------------------------------------------------------------------
 
