@@ -168,6 +168,14 @@ cmd_install() {
     fi
     [ -x "$MINIO_BIN" ] || die "go install finished but $MINIO_BIN is missing (log: $GO_DIR/build.log)"
     log "built $MINIO_BIN in $((SECONDS - t0))s"
+    # The binary is what later runs reuse; the module and build caches (~2 GB) are not
+    # needed again, and CI machines can be short of disk. Set KHO_GO_KEEP_CACHE=1 to keep them.
+    if [ "${KHO_GO_KEEP_CACHE:-0}" != 1 ]; then
+        env GOPATH="$GO_DIR/path" GOCACHE="$GO_DIR/cache" GOMODCACHE="$GO_DIR/modcache" GOTOOLCHAIN=local \
+            "$go" clean -cache -modcache >/dev/null 2>&1 || true
+        rm -rf "$GO_DIR/tmp" "$GO_DIR/path/pkg"
+        log "removed the Go build caches ($(du -sh "$GO_DIR" | cut -f1) left in $GO_DIR)"
+    fi
 }
 
 cmd_start() {
