@@ -11,7 +11,9 @@ Nothing here is specific to a source: ``kho/ingest/sources/<system>.yaml`` decla
   so two writers never race on one Delta table (create the pools with ``kho airflow pools``);
 * connections come from Airflow Connections or ``AIRFLOW_CONN_<ID>`` variables;
 * retries with exponential backoff; a schema-policy or reconciliation failure fails at once
-  (retrying would fail the same way, and the message says what to decide).
+  (retrying would fail the same way, and the message says what to decide);
+* after the load, the object's raw contract suite (``raw_<system>_<object>``) runs on the new
+  batch only (kho.quality_gate.check_load); a failed contract fails the task without retry.
 """
 
 from __future__ import annotations
@@ -25,13 +27,14 @@ from airflow.sdk import Asset, dag, get_current_context, task
 from kho.ingest.registry import load_registry, raw_table
 
 NON_RETRYABLE = ("SchemaPolicyError", "SourceSchemaError", "ReconciliationError", "DuplicateBatchError",
-                 "ConnectionNotFound")
+                 "ConnectionNotFound", "QualityGateFailed")
 
 
 def _load(system: str, object_name: str) -> list[dict]:
     """The task body: load one object for the run's data interval; never retry a contract breach."""
     from airflow.sdk.exceptions import AirflowFailException, AirflowSkipException
 
+    from kho import quality_gate
     from kho.ingest.loader import Interval, is_due, load_object
     from kho.settings import get_settings
 
@@ -42,14 +45,17 @@ def _load(system: str, object_name: str) -> list[dict]:
     interval = Interval(start, end) if end > start else Interval(start, start + timedelta(days=1))
     if obj.cadence and not is_due(obj.cadence, interval, source.timezone):
         raise AirflowSkipException(f"{object_name} runs on {obj.cadence}; not due for this interval")
+    settings = get_settings()
+    quality_gate.warm_up()  # GX imports in the background while the load runs
     try:
-        results = load_object(get_settings(), source, obj, interval, run_id=str(context["run_id"]),
+        results = load_object(settings, source, obj, interval, run_id=str(context["run_id"]),
                               dag_id=f"ingest_{system}")
+        gate = quality_gate.check_load(settings, results, run_id=str(context["run_id"]), dag_id=f"ingest_{system}")
     except Exception as exc:
         if type(exc).__name__ in NON_RETRYABLE:
             raise AirflowFailException(f"{type(exc).__name__}: {exc}") from exc
         raise
-    return [r.as_dict() | {"files": len(r.files)} for r in results]
+    return [r.as_dict() | {"files": len(r.files), "quality": gate.as_dict()} for r in results]
 
 
 def build(system: str):

@@ -6,6 +6,9 @@
   citizen entity, changes (Airflow Assets): the citizen links and their match statistics.
 * ``integrate_business_land``: when business, land or permit tables change: the business and
   parcel entities (SCD2) and their links by tax code and parcel key.
+
+After each job, the suite of every table it wrote runs on what the run changed
+(kho.quality_gate.check_integrated); a critical failure fails the task without retry.
 """
 
 from __future__ import annotations
@@ -28,6 +31,9 @@ def _asset(ref: str) -> Asset:
 def _run(module: str) -> dict:
     import importlib
 
+    from airflow.sdk.exceptions import AirflowFailException
+
+    from kho import quality_gate
     from kho.settings import get_settings
     from kho.spark import get_spark
 
@@ -35,7 +41,14 @@ def _run(module: str) -> dict:
     settings = get_settings()
     job = importlib.import_module(f"spark_jobs.{module}")
     when = context.get("logical_date") or pendulum.now("UTC")  # asset-triggered runs have no logical date
-    return job.run(get_spark(settings, app_name=f"kho-{module}"), settings, logical_date=when.date())
+    quality_gate.warm_up()  # GX imports in the background while Spark runs
+    summary = job.run(get_spark(settings, app_name=f"kho-{module}"), settings, logical_date=when.date())
+    try:
+        gates = quality_gate.check_integrated(settings, module, summary, logical_date=when.date(),
+                                              run_id=str(context["run_id"]), dag_id=context["ti"].dag_id)
+    except quality_gate.QualityGateFailed as exc:  # the data will not change on a retry
+        raise AirflowFailException(str(exc)) from exc
+    return summary | {"quality": [g.as_dict() for g in gates]}
 
 
 @dag(dag_id="integrate_reference", schedule="@daily", start_date=START, catchup=False, max_active_runs=1,

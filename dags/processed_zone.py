@@ -4,7 +4,9 @@
 (Airflow Assets published by the ``ingest_<system>`` DAGs), and daily as a safety net. One
 task per processed table, in the pool of that table (one writer per Delta table); each task
 cleans only the raw batches it has not processed yet (spark_jobs/processed.py), so a run
-triggered twice does nothing the second time.
+triggered twice does nothing the second time. After each table, its processed suite runs on
+the rows that came from the raw batches just processed (kho.quality_gate.check_processed); a
+critical failure fails the task without retry (a retry would find no new batch and pass).
 """
 
 from __future__ import annotations
@@ -21,18 +23,23 @@ from kho.processed.catalog import domains
 def _process(table: str) -> dict:
     from airflow.sdk.exceptions import AirflowFailException
 
+    from kho import quality_gate
     from kho.settings import get_settings
     from kho.spark import get_spark
     from spark_jobs import processed
 
     context = get_current_context()
     settings = get_settings()
+    day = context["logical_date"].date() if context.get("logical_date") else pendulum.now("UTC").date()
+    quality_gate.warm_up()  # GX imports in the background while Spark runs
     try:
-        return processed.run_logged(get_spark(settings, app_name=f"kho-process-{table}"), settings,
-                                    logical_date=context["logical_date"].date() if context.get("logical_date")
-                                    else pendulum.now("UTC").date(), table=table, run_id=str(context["run_id"]))
-    except processed.ReconciliationError as exc:  # rows lost or invented: retrying cannot help
+        summary = processed.run_logged(get_spark(settings, app_name=f"kho-process-{table}"), settings,
+                                       logical_date=day, table=table, run_id=str(context["run_id"]))
+        gate = quality_gate.check_processed(settings, table, summary, run_id=str(context["run_id"]),
+                                            logical_date=day)
+    except (processed.ReconciliationError, quality_gate.QualityGateFailed) as exc:  # retrying cannot help
         raise AirflowFailException(str(exc)) from exc
+    return summary | {"quality": gate.as_dict()}
 
 
 def _asset(ref) -> Asset:

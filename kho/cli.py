@@ -20,6 +20,7 @@ from kho.settings import get_settings
 
 console = Console(width=None if sys.stdout.isatty() else 140)
 DEFAULT_DAG = "population_pipeline"
+CITY_DAG = "city_pipeline"
 
 
 def _today() -> date:
@@ -444,6 +445,180 @@ def quarantine(by_batch: bool) -> None:
     _print_table(columns, rows, title=f"Quarantine: {sum(r[-1] for r in rows):,} rows")
 
 
+# -- export ------------------------------------------------------------------------------
+@main.group("export")
+def export_group() -> None:
+    """KPI exports for the IOC: immutable CSV/Parquet versions with manifests (docs/ioc_exchange.md)."""
+
+
+@export_group.command("kpis")
+@click.option("--table", "tables", multiple=True, help="only this IOC table (repeatable), e.g. ioc_citizen")
+@click.option("--version", "version", type=int, default=None,
+              help="export this Delta version instead of the latest (with exactly one --table)")
+def export_kpis(tables: tuple[str, ...], version: int | None) -> None:
+    """Export IOC KPI tables from topic/ioc into the exchange, as the kpi_export DAG does.
+
+    Formats and retention come from kho/exports.yaml. A version already exported is verified
+    and reported unchanged; a version that failed its quality audit is refused.
+    """
+    from kho import exchange as ex
+
+    settings = get_settings()
+    if version is not None and len(tables) != 1:
+        _fail("--version pins one table's Delta version: give exactly one --table")
+    try:
+        config = ex.load_export_config()
+        names = list(tables) or ex.tables_to_export(settings, config)
+    except (ex.ExportConfigError, ex.ExportError) as exc:
+        _fail(str(exc))
+    if not names:
+        _fail("no IOC KPI table is published under topic/ioc yet; build and publish the marts first")
+    run_id = f"manual__{time.strftime('%Y%m%dT%H%M%S')}"
+    results, failures = [], {}
+    for name in names:
+        try:
+            results.append(ex.export_named(settings, name, config, version=version, export_run_id=run_id,
+                                           update_index=False))
+        except ex.ExportError as exc:
+            failures[name] = f"{type(exc).__name__}: {exc}"
+    try:
+        ex.write_index(settings)
+    except ex.ExportError as exc:
+        _fail(str(exc))
+    _print_table(["table", "delta version", "status", "rows", "logical date", "freshness", "folder"],
+                 [(r.name, f"v{r.delta_version}", r.status, r.row_count, r.manifest.get("logical_date") or "-",
+                   (r.manifest.get("freshness") or {}).get("max") or "-", str(r.folder)) for r in results],
+                 title=f"IOC exports ({ex.ioc_exchange_dir(settings)})")
+    for name, message in failures.items():
+        console.print(f"[bold red]{name}:[/] {message}")
+    if failures:
+        sys.exit(1)
+
+
+@export_group.command("verify")
+@click.argument("folder", type=click.Path(exists=True, file_okay=False, path_type=Path))
+def export_verify(folder: Path) -> None:
+    """Check exported files against their manifests: sizes, SHA-256, row counts, schema.
+
+    FOLDER is one version folder (exchange/ioc/ioc_citizen/v12), a table's folder or the whole
+    exchange/ioc folder (every version under it is checked).
+    """
+    from kho.exchange import MANIFEST, verify
+
+    if (folder / MANIFEST).is_file():
+        folders = [folder]
+    else:
+        folders = sorted(p.parent for p in folder.rglob(MANIFEST)
+                         if not any(part.startswith(".") for part in p.relative_to(folder).parts))
+    if not folders:
+        _fail(f"no {MANIFEST} in or under {folder}")
+    broken = 0
+    for f in folders:
+        problems = verify(f)
+        if problems:
+            broken += 1
+            console.print(f"[bold red]{f}: {len(problems)} problem(s)[/]")
+            for p in problems:
+                console.print(f"  - {p}")
+        else:
+            console.print(f"[green]ok[/] {f}")
+    console.print(f"{len(folders) - broken} of {len(folders)} version folder(s) verify")
+    if broken:
+        sys.exit(1)
+
+
+@export_group.command("list")
+def export_list() -> None:
+    """Exported IOC tables, their versions and which one is latest; checks kho/exports.yaml too."""
+    from kho import exchange as ex
+
+    settings = get_settings()
+    try:
+        config = ex.load_export_config()
+        index = ex.build_index(settings)
+    except (ex.ExportConfigError, ex.ExportError) as exc:
+        _fail(str(exc))
+    console.print(f"schedule: {config.schedule or 'manual only'} ({config.timezone}); tables: "
+                  f"{', '.join(config.tables) if config.tables else 'all under topic/ioc'}; formats: "
+                  f"{', '.join(config.formats)}; keep: {config.keep_versions or 'every version'}")
+    if not index["tables"]:
+        console.print(f"nothing exported yet under {ex.ioc_exchange_dir(settings)}; run `kho export kpis`")
+        return
+    _print_table(["table", "version", "latest", "logical date", "rows", "quality", "freshness", "exported at"],
+                 [(name, f"v{v['delta_version']}", "*" if v["delta_version"] == t["latest"] else "",
+                   v["logical_date"] or "-", v["row_count"], v["quality"], v["freshness"] or "-", v["exported_at"])
+                  for name, t in index["tables"].items() for v in t["versions"]],
+                 title=f"IOC exports ({ex.ioc_exchange_dir(settings)})")
+
+
+# -- quality -----------------------------------------------------------------------------
+@main.group("quality")
+def quality_group() -> None:
+    """Expectation suites of the zone boundaries and the results of the quality gates."""
+
+
+@quality_group.command("suites")
+@click.option("--check", is_flag=True, help="only compare: exit 1 when a committed suite differs from the generator")
+def quality_suites(check: bool) -> None:
+    """(Re)generate the suites from the registry, the processed catalog, the integrated tables
+    and the marts' dbt yml; hand-written expectations in them are kept (docs/quality.md)."""
+    from kho import quality_suites as qs
+
+    report = qs.sync(check=check)
+    for warning in report.warnings:
+        console.print(f"[yellow]warning:[/] {warning}")
+    changed = report.written + report.removed
+    if check:
+        if changed:
+            for name in report.written:
+                console.print(f"  differs: {name}")
+            for name in report.removed:
+                console.print(f"  stale:   {name} (its table or mart is gone)")
+            _fail(f"{len(changed)} suite(s) out of date; run `kho quality suites` and commit expectations/")
+        console.print(f"{len(report.unchanged)} generated suites in sync ({len(report.hand_written)} hand-written left alone)")
+        return
+    for name in report.written:
+        console.print(f"  wrote   {name}")
+    for name in report.removed:
+        console.print(f"  removed {name} (its table or mart is gone)")
+    console.print(f"{len(report.written)} written, {len(report.unchanged)} unchanged, {len(report.removed)} removed, "
+                  f"{len(report.hand_written)} hand-written left alone")
+
+
+@quality_group.command("results")
+@click.option("--failed", is_flag=True, help="only failed expectations (critical and warnings)")
+@click.option("--limit", type=int, default=30, show_default=True)
+def quality_results(failed: bool, limit: int) -> None:
+    """The latest gate results (_system/quality/quality_results), newest first."""
+    from kho.duck import connect
+    from kho.lake import QUALITY_RESULTS, delta_exists
+
+    path = QUALITY_RESULTS.path(get_settings())
+    if not delta_exists(path):
+        _fail("no quality results yet; they are written by every gate (kho run ..., kho demo)")
+    from kho.quality import resolve_context_root
+
+    where = "WHERE NOT success" if failed else ""
+    with connect() as con:
+        rows = con.sql(f"SELECT run_time, target, batch_id, severity, expectation, \"column\", success, "
+                       f"unexpected_count, element_count, exception FROM delta_scan('{path}') {where} "
+                       f"ORDER BY run_time DESC, suite LIMIT {int(limit)}").fetchall()
+
+    def outcome(success, unexpected, total, exception) -> str:
+        if exception:
+            return f"error: {exception[:40]}"
+        if unexpected is not None and total is not None:
+            return f"{'ok' if success else 'FAILED'} ({unexpected:,} of {total:,})"
+        return "ok" if success else "FAILED"
+
+    _print_table(["run time (UTC)", "table", "batch", "severity", "expectation", "column", "result"],
+                 [(str(r[0])[:16], r[1], r[2], r[3], r[4].removeprefix("expect_"), r[5], outcome(*r[6:]))
+                  for r in rows], title="Quality gate results (newest first)")
+    docs = resolve_context_root() / "gx" / "uncommitted" / "data_docs" / "local_site" / "index.html"
+    if docs.exists():
+        console.print(f"Data Docs: {docs}")
+
+
 # -- demo --------------------------------------------------------------------------------
 @main.command()
 @click.option("--sf", type=float, default=0.2, show_default=True, help="scale factor (1 = 100,000 citizens)")
@@ -451,34 +626,51 @@ def quarantine(by_batch: bool) -> None:
 @click.option("--date", "logical_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
               help="logical date of the run (default: today)")
 def demo(sf: float, seed: int, logical_date) -> None:
-    """Generate the sources, run the whole pipeline through Airflow, print what it built."""
+    """Generate the twelve sector systems, run the city pipeline through Airflow, print what it built."""
+    from kho import city
+    from kho import status as st
+
     settings = get_settings()
     day = logical_date.date() if logical_date else _today()
     t0 = time.perf_counter()
     console.rule("Kho demo: embedded profile")
     console.print(f"lake: {settings.lake_root}\nstate: {settings.state_dir}")
-    _generate_sources(sf, seed, None)
-    result = _run_dag(DEFAULT_DAG, day)
+    with console.status("generating the sector systems ...") as spinner:
+        rows = city.generate(settings, sf=sf, seed=seed, progress=lambda m: spinner.update(m))
+    console.print(f"generated {len(rows)} sector systems, {sum(rows.values()):,} source rows (SF {sf}, seed {seed})")
+    console.print(f"running {CITY_DAG} through Airflow (ingest, process, integrate, marts, export) ...")
+    result = _run_dag(CITY_DAG, day)
     console.rule("What was built")
-    _print_status(steps=7, logical_date=day.isoformat())
-    from kho import status as st
-
+    _print_table(["zone", "tables", "rows"], st.zone_summary(settings), title=f"Rows per zone ({settings.lake_root})")
     q = st.quarantine_by_reason(settings)
     if q:
-        _print_table(["table", "reason code", "reason", "rows"], q, title="Quarantine by reason")
+        top = sorted(q, key=lambda r: -r[-1])[:10]
+        _print_table(["table", "reason code", "reason", "rows"], top,
+                     title=f"Quarantine: {sum(r[-1] for r in q):,} rows, top reasons (all: kho quarantine)")
+    verdicts = st.quality_verdicts(settings, day.isoformat())
+    if verdicts:
+        failed = [v for v in verdicts if not v[2]]
+        console.print(f"quality: {len(verdicts)} suites checked, {len(verdicts) - len(failed)} passed"
+                      + (f", FAILED: {', '.join(v[0] for v in failed)}" if failed else ""))
     if settings.serving_db.exists():
         from kho.duck import connect
 
         with connect(settings.serving_db, read_only=True, external_access=False) as con:
-            rel = con.sql("SELECT commune_code, commune_name, sex, age_band, population FROM "
-                          "citizen.population_by_commune_sex_age ORDER BY population DESC LIMIT 8")
-            _print_table(rel.columns, rel.fetchall(), title="citizen.population_by_commune_sex_age (largest cells)")
+            marts = con.sql("SELECT table_schema || '.' || table_name, estimated_size FROM duckdb_tables() "
+                            "WHERE schema_name <> 'meta' ORDER BY 1").fetchall()
+            _print_table(["mart", "rows"], marts, title=f"Published marts ({settings.serving_db})")
+            rel = con.sql("SELECT indicator_code, period, admin_unit_name, round(value, 2) AS value, target, status "
+                          "FROM ioc.ioc_public_service WHERE admin_unit_code = '31' ORDER BY period DESC, 1 LIMIT 6") \
+                if ("ioc.ioc_public_service",) in {(m[0],) for m in marts} else None
+            if rel is not None:
+                _print_table(rel.columns, rel.fetchall(), title="IOC: public service KPIs, whole city")
     console.rule("Where to look next")
     console.print(
         "  (the kho command lives in .venv: `source .venv/bin/activate` first)\n"
-        f"  kho sql \"select commune_name, sum(population) from citizen.population_by_commune_sex_age group by 1 order by 2 desc limit 10\"\n"
-        f"  kho status | kho quarantine\n"
+        "  kho sql \"select commune_name, sum(population) from citizen.population_by_commune_sex_age group by 1 order by 2 desc limit 10\"\n"
+        "  kho status | kho quarantine | kho export list\n"
         f"  serving database, for any DuckDB client in read-only mode: {settings.serving_db}\n"
+        f"  IOC exchange (CSV, Parquet, manifests): {settings.lake_root}/exchange/ioc\n"
         f"  quality Data Docs: {settings.expectations_dir / 'gx' / 'uncommitted' / 'data_docs' / 'local_site' / 'index.html'}\n"
         f"  Airflow log of this run: {result.log_file}")
     console.print(f"demo {'finished' if result.ok else 'FAILED'} in {time.perf_counter() - t0:.0f} s")

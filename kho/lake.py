@@ -26,6 +26,8 @@ class Zone(str, Enum):
     TOPIC = "topic"
     QUARANTINE = "quarantine"
     SYSTEM = "_system"
+    # Files for other systems (the IOC pulls its KPI exports here), not Delta tables: kho/exchange.py.
+    EXCHANGE = "exchange"
 
 
 @dataclass(frozen=True)

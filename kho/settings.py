@@ -75,7 +75,9 @@ class Settings:
 
     @property
     def dbt_project_dir(self) -> Path:
-        return self.project_root / "dbt_project"
+        """``KHO_DBT_PROJECT_DIR`` points a run at another copy of the project (tests, branches)."""
+        override = os.environ.get("KHO_DBT_PROJECT_DIR")
+        return Path(override) if override else self.project_root / "dbt_project"
 
     @property
     def expectations_dir(self) -> Path:

@@ -93,3 +93,14 @@ def quality_verdicts(settings: Settings, logical_date: str | None = None) -> lis
                    count(*) FILTER (WHERE NOT success AND severity <> 'critical') AS warnings,
                    count(*) AS expectations
             FROM latest WHERE run_time = last_run GROUP BY ALL ORDER BY suite""").fetchall()
+
+
+def zone_summary(settings: Settings) -> list[tuple[str, int, int]]:
+    """(zone, tables, rows) for each zone: the short view when a lake holds hundreds of tables."""
+    by_zone: dict[str, list[int]] = {}
+    for t in lake_tables(settings):
+        zone = t.table.split("/", 1)[0]
+        entry = by_zone.setdefault(zone, [0, 0])
+        entry[0] += 1
+        entry[1] += t.rows
+    return [(zone, n, rows) for zone, (n, rows) in by_zone.items()]

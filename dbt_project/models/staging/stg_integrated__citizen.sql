@@ -1,6 +1,6 @@
 -- Active citizens with pseudonymous key only: CCCD, name and address stop here.
 with source as (
-    select * from {{ source('integrated', 'citizen') }}
+    select * from {{ source('integrated_citizen', 'citizen') }}
 ),
 
 renamed as (

@@ -7,6 +7,11 @@ units as (
     select * from {{ ref('stg_reference__admin_units') }}
 ),
 
+-- A count is only as fresh as the whole register load it comes from (a missing band is a zero).
+freshness as (
+    select max(ingested_at) as ingested_at from {{ ref('stg_processed_population__citizen') }}
+),
+
 counted as (
     select
         commune_code,
@@ -25,9 +30,11 @@ final as (
         counted.sex,
         counted.age_band,
         counted.population,
-        cast('{{ var("as_of_date") }}' as date) as as_of_date
+        cast('{{ var("as_of_date") }}' as date) as as_of_date,
+        timezone('UTC', freshness.ingested_at) as source_ingested_at
     from counted
     inner join units on counted.commune_code = units.unit_code
+    cross join freshness
 )
 
 select * from final

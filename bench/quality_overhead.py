@@ -1,0 +1,212 @@
+"""Benchmark of the quality gates as a share of the stage each one guards, as JSON.
+
+At the given scale factor a few sector systems (population and others, ``--systems``) are
+generated into a temporary folder, then, in one process:
+
+* raw: every object of those systems is loaded for one day (``load_object``) and its raw
+  contract gate runs on the batch it wrote (``quality_gate.check_load``);
+* processed: one Spark session; every processed table of those systems is built
+  (``spark_jobs/processed.py run``) and its gate runs on the same raw batches
+  (``quality_gate.check_processed``).
+
+Reported per table and in total: the stage's wall time, the gate's (materialise the new rows
+into DuckDB, GX checkpoint with Data Docs, quality results and run-log rows) and the ratio
+gate / stage (target < 0.20). One-time costs of a process are reported apart: GX's import
+and context (paid by the first gate of a process) and the Spark session start.
+
+``per_task``: an Airflow task is one process per table, paying Spark's start and GX's import
+itself. Measured for real: fresh processes rebuild one processed table (``--task-table``) and
+gate it, once with GX imported in the background while Spark runs (``quality_gate.warm_up``,
+as the DAGs do) and once without (``KHO_GX_WARM_UP=0``).
+
+    .venv/bin/python bench/quality_overhead.py [--sf 1] [--systems population,civil_status,...] [--out FILE]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import sys
+import tempfile
+import time
+from datetime import date
+from pathlib import Path
+
+DAY = date(2026, 11, 27)
+DEFAULT_SYSTEMS = "population,civil_status,business_registration,land,labour"
+TARGET = 0.20
+
+
+def _ratio(part: float, whole: float) -> float | None:
+    return round(part / whole, 3) if whole else None
+
+
+def task(table: str) -> int:
+    """One processed table as an Airflow task runs it, in this fresh process: prints JSON."""
+    t0 = time.perf_counter()
+    from kho import quality_gate
+    from kho.settings import get_settings
+    from kho.spark import get_spark
+    from spark_jobs import processed as job
+
+    quality_gate.warm_up()  # a no-op with KHO_GX_WARM_UP=0
+    settings = get_settings()
+    t = time.perf_counter()
+    spark = get_spark(settings, app_name="kho-bench-quality-task")
+    spark.range(1).count()
+    spark_s = time.perf_counter() - t
+    t = time.perf_counter()
+    summary = job.run(spark, settings, logical_date=DAY, table=table, full_rebuild=True)
+    stage_s = time.perf_counter() - t
+    t = time.perf_counter()
+    try:
+        gate = quality_gate.check_processed(settings, table, summary, run_id="bench-task", logical_date=DAY)
+    except quality_gate.QualityGateFailed as exc:
+        [gate] = exc.results
+    gate_s = time.perf_counter() - t
+    spark.stop()
+    print(json.dumps({"table": table, "warm_up": os.environ.get("KHO_GX_WARM_UP", "1") != "0",
+                      "spark_session_s": round(spark_s, 2), "stage_s": round(stage_s, 2), "gate_s": round(gate_s, 2),
+                      "gate_rows": gate.rows, "task_s": round(time.perf_counter() - t0, 2),
+                      "ratio_to_stage": _ratio(gate_s, stage_s),
+                      "ratio_to_spark_and_stage": _ratio(gate_s, spark_s + stage_s)}))
+    return 0
+
+
+def _task_in_subprocess(table: str, warm: bool) -> dict:
+    import subprocess
+
+    env = {**os.environ, "KHO_GX_WARM_UP": "1" if warm else "0"}
+    out = subprocess.run([sys.executable, __file__, "--task", table], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    return json.loads(out.strip().splitlines()[-1])
+
+
+def main() -> int:
+    if len(sys.argv) == 3 and sys.argv[1] == "--task":
+        return task(sys.argv[2])
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--sf", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=42)
+    parser.add_argument("--systems", default=DEFAULT_SYSTEMS, help="comma-separated source systems to generate")
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--keep", action="store_true", help="keep the temporary lake")
+    parser.add_argument("--task-table", default="population.citizen",
+                        help="processed table rebuilt in fresh processes for the per-task figures ('' to skip)")
+    args = parser.parse_args()
+    systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    repo = Path(__file__).resolve().parents[1]
+    work = Path(tempfile.mkdtemp(prefix="kho-bench-quality-"))
+    # a private copy of the GX project, so the run's Data Docs and results stay out of the checkout
+    shutil.copytree(repo / "expectations" / "gx", work / "expectations" / "gx",
+                    ignore=shutil.ignore_patterns("uncommitted"))
+    os.environ.update({"KHO_LAKE_ROOT": str(work / "lake"), "KHO_STATE_DIR": str(work / "state"),
+                       "KHO_EXPECTATIONS_DIR": str(work / "expectations"), "KHO_PROFILE": "embedded"})
+    from kho import quality, quality_gate
+    from kho.ingest.loader import day_interval, load_object
+    from kho.ingest.registry import load_registry
+    from kho.processed.catalog import domains
+    from kho.settings import get_settings
+    from kho.sources import registry as source_registry
+
+    get_settings.cache_clear()
+    settings = get_settings()
+    t = time.perf_counter()
+    generated = source_registry.up(settings.sources_dir, sf=args.sf, seed=args.seed, only=tuple(systems))
+    rows = {g.system.name: g.stats.get("total_rows", g.stats.get("rows", 0)) for g in generated}
+    print(f"generated {sum(rows.values()):,} source rows in {time.perf_counter() - t:.0f} s", file=sys.stderr)
+
+    # GX import + context: what the first gate of a process pays (measured once, up front)
+    t = time.perf_counter()
+    quality.preload()
+    gx_start = time.perf_counter() - t
+    print(f"GX import and context: {gx_start:.1f} s", file=sys.stderr)
+
+    registry = load_registry()
+    raw: list[dict] = []
+    for system in systems:
+        source = registry.get(system)
+        for obj in source.objects:
+            t = time.perf_counter()
+            results = load_object(settings, source, obj, day_interval(DAY, source.timezone), run_id="bench")
+            load_s = time.perf_counter() - t
+            t = time.perf_counter()
+            try:
+                gate = quality_gate.check_load(settings, results, run_id="bench", logical_date=DAY)
+            except quality_gate.QualityGateFailed as exc:
+                [gate] = exc.results
+            gate_s = time.perf_counter() - t
+            raw.append({"table": gate.table, "rows": sum(r.rows_written for r in results), "stage_s": round(load_s, 2),
+                        "gate_s": round(gate_s, 2), "gate_passed": gate.passed, "gate_skipped": gate.skipped,
+                        "gate_failures": list(gate.failures), "gate_timings": gate.timings,
+                        "ratio": _ratio(gate_s, load_s)})
+            print(f"  raw {gate.table}: load {load_s:.1f} s, gate {gate_s:.2f} s"
+                  f"{' (' + gate.skipped + ')' if gate.skipped else ''}", file=sys.stderr)
+
+    from kho.spark import get_spark
+    from spark_jobs import processed as job
+
+    t = time.perf_counter()
+    spark = get_spark(settings, app_name="kho-bench-quality")
+    spark.range(1).count()
+    spark_start = time.perf_counter() - t
+    tables = [spec for name, specs in domains().items() if name in systems for spec in specs]
+    proc: list[dict] = []
+    for spec in tables:
+        t = time.perf_counter()
+        summary = job.run(spark, settings, logical_date=DAY, table=spec)
+        stage_s = time.perf_counter() - t
+        t = time.perf_counter()
+        try:
+            gate = quality_gate.check_processed(settings, spec, summary, run_id="bench", logical_date=DAY)
+        except quality_gate.QualityGateFailed as exc:  # measured and reported like a pass
+            [gate] = exc.results
+        gate_s = time.perf_counter() - t
+        proc.append({"table": gate.table, "rows": gate.rows, "rows_read": summary.get("rows_read"),
+                     "stage_s": round(stage_s, 2), "gate_s": round(gate_s, 2), "gate_passed": gate.passed,
+                     "gate_skipped": gate.skipped, "gate_failures": list(gate.failures),
+                     "gate_timings": gate.timings, "ratio": _ratio(gate_s, stage_s)})
+        print(f"  processed {gate.table}: stage {stage_s:.1f} s, gate {gate_s:.2f} s "
+              f"({gate.rows:,} rows, {'passed' if gate.passed else 'FAILED'})", file=sys.stderr)
+    spark.stop()
+
+    def totals(items: list[dict]) -> dict:
+        stage = sum(i["stage_s"] for i in items)
+        gate = sum(i["gate_s"] for i in items)
+        return {"tables": len(items), "stage_s": round(stage, 1), "gate_s": round(gate, 1),
+                "ratio": _ratio(gate, stage), "median_gate_s": sorted(i["gate_s"] for i in items)[len(items) // 2]
+                if items else None}
+
+    raw_total, proc_total = totals(raw), totals(proc)
+    per_task = {}
+    if args.task_table:
+        for warm in (False, True):
+            run = _task_in_subprocess(args.task_table, warm)
+            per_task["with_warm_up" if warm else "without_warm_up"] = run
+            print(f"  task {args.task_table} (warm_up {warm}): spark {run['spark_session_s']} s, stage "
+                  f"{run['stage_s']} s, gate {run['gate_s']} s", file=sys.stderr)
+    result = {
+        "benchmark": "quality_overhead", "sf": args.sf, "systems": systems, "source_rows": rows,
+        "raw": {"total": raw_total, "tables": raw},
+        "processed": {"total": proc_total, "tables": proc},
+        "one_time": {"gx_import_and_context_s": round(gx_start, 2), "spark_session_s": round(spark_start, 2)},
+        "per_task": per_task,
+        "target_ratio": TARGET,
+        "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 1)},
+    }
+    text = json.dumps(result, indent=2)
+    print(text)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+        args.out.write_text(text + "\n")
+    if not args.keep:
+        shutil.rmtree(work, ignore_errors=True)
+    else:
+        print(f"kept {work}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
