@@ -95,7 +95,9 @@ def generate(settings: Settings, *, sf: float, seed: int, progress: Progress | N
 
 def ingest_all(day: date, *, settings: Settings | None = None, systems: tuple[str, ...] = (), run_id: str = "",
                progress: Progress | None = None) -> dict[str, Any]:
-    """Every object of every registered system (or ``systems``) for the local day ``day``."""
+    """Every object of every registered system (or ``systems``) for the local day ``day``, each
+    new batch checked against its raw contract suite (a failure raises QualityGateFailed)."""
+    from kho import quality_gate
     from kho.ingest.registry import load_registry
     from kho.ingest.runner import ingest_day
 
@@ -107,7 +109,12 @@ def ingest_all(day: date, *, settings: Settings | None = None, systems: tuple[st
             if systems and source.system not in systems:
                 continue
             t0 = time.perf_counter()
-            results = ingest_day(settings, source, day, run_id=run_id)
+            results = []
+            for obj in source.objects:  # the raw contract gate checks one raw table's new batch at a time
+                loaded = ingest_day(settings, source, day, objects=(obj.name,), run_id=run_id)
+                if loaded:
+                    quality_gate.check_load(settings, loaded, run_id=run_id, dag_id="city_pipeline", logical_date=day)
+                results += loaded
             written = sum(r.rows_written for r in results)
             out[source.system] = {"objects": len(results), "rows_read": sum(r.rows_read for r in results),
                                   "rows_written": written}
@@ -118,8 +125,9 @@ def ingest_all(day: date, *, settings: Settings | None = None, systems: tuple[st
 
 def process_all(day: date, *, settings: Settings | None = None, spark=None, run_id: str = "",
                 domains_only: tuple[str, ...] = (), progress: Progress | None = None) -> dict[str, Any]:
-    """Every declared processed table (of ``domains_only``) whose raw table exists: new raw batches only."""
-    from kho import lake
+    """Every declared processed table (of ``domains_only``) whose raw table exists: new raw batches
+    only, each followed by its processed suite on the rows those batches produced."""
+    from kho import lake, quality_gate
     from kho.processed.catalog import domains
     from spark_jobs import processed as job
 
@@ -136,6 +144,8 @@ def process_all(day: date, *, settings: Settings | None = None, spark=None, run_
             t0 = time.perf_counter()
             summary = job.run_logged(spark, settings, logical_date=day, table=spec, run_id=run_id,
                                      dag_id="city_pipeline")
+            quality_gate.check_processed(settings, spec, summary, run_id=run_id, dag_id="city_pipeline",
+                                         logical_date=day)
             out[str(spec.ref)] = {k: summary.get(k) for k in ("rows_read", "valid", "quarantined", "duplicates",
                                                                "processed")}
             _say(progress, f"processed <- {domain}.{spec.name}: {summary.get('rows_read', 0):,} read, "
@@ -148,10 +158,11 @@ INTEGRATED_JOBS = ("admin_unit_integrated", "citizen_integrated", "citizen_links
 
 def integrate_all(day: date, *, settings: Settings | None = None, spark=None, run_id: str = "",
                   progress: Progress | None = None) -> dict[str, Any]:
-    """The integrated entities: administrative unit, citizen (SCD2), cross-source links, enterprise and parcel."""
+    """The integrated entities: administrative unit, citizen (SCD2), cross-source links, enterprise and
+    parcel, each job followed by the suites of the tables it wrote."""
     import importlib
 
-    from kho import runlog
+    from kho import quality_gate, runlog
 
     settings = settings or get_settings()
     spark = spark or _spark(settings)
@@ -165,6 +176,8 @@ def integrate_all(day: date, *, settings: Settings | None = None, spark=None, ru
             rec.batch_id = str(summary["batch_id"]) if summary.get("batch_id") else None
             rec.delta_version = summary["delta_version"] if isinstance(summary.get("delta_version"), int) else None
             rec.details = {k: v for k, v in summary.items() if isinstance(v, (int, float, str))}
+        quality_gate.check_integrated(settings, name, summary, logical_date=day, run_id=run_id,
+                                      dag_id="city_pipeline")
         out[name] = summary
         _say(progress, f"integrated <- {name} ({time.perf_counter() - t0:.1f} s)")
     return out

@@ -289,50 +289,6 @@ targeted as (
         order by (targets.admin_unit_code = measured.admin_unit_code) desc nulls last,
                  (targets.period_type = measured.period_type) desc nulls last
     ) = 1
-),
-
-final as (
-    select
-        indicator_code,
-        indicator_name,
-        indicator_name_en,
-        unit,
-        period_type,
-        case period_type
-            when 'day' then strftime(period_start, '%Y-%m-%d')
-            when 'month' then strftime(period_start, '%Y-%m')
-            when 'quarter' then strftime(period_start, '%Y') || '-Q' || cast(quarter(period_start) as varchar)
-            else strftime(period_start, '%Y')
-        end as period,
-        cast(period_start as date) as period_start,
-        cast(period_end as date) as period_end,
-        admin_unit_code,
-        admin_unit_name,
-        value,
-        target,
-        {{ ioc_status('value', 'target', 'direction') }} as status,
-        source_system,
-        {{ data_version() }} as data_version,
-        cast(freshness_ts as timestamp) as freshness_ts
-    from targeted
 )
 
-select
-    cast(indicator_code as varchar) as indicator_code,
-    cast(indicator_name as varchar) as indicator_name,
-    cast(indicator_name_en as varchar) as indicator_name_en,
-    cast(unit as varchar) as unit,
-    cast(period_type as varchar) as period_type,
-    cast(period as varchar) as period,
-    period_start,
-    period_end,
-    cast(admin_unit_code as varchar) as admin_unit_code,
-    cast(admin_unit_name as varchar) as admin_unit_name,
-    cast(value as double) as value,
-    cast(target as double) as target,
-    cast(status as varchar) as status,
-    cast(source_system as varchar) as source_system,
-    data_version,
-    freshness_ts
-from final
-order by indicator_code, period_type, period_start, admin_unit_code
+{{ ioc_contract_select('targeted') }}
