@@ -620,26 +620,10 @@ def quality_results(failed: bool, limit: int) -> None:
 
 
 # -- demo --------------------------------------------------------------------------------
-@main.command()
-@click.option("--sf", type=float, default=0.2, show_default=True, help="scale factor (1 = 100,000 citizens)")
-@click.option("--seed", type=int, default=42, show_default=True)
-@click.option("--date", "logical_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
-              help="logical date of the run (default: today)")
-def demo(sf: float, seed: int, logical_date) -> None:
-    """Generate the twelve sector systems, run the city pipeline through Airflow, print what it built."""
-    from kho import city
+def _print_city_summary(settings, day: date) -> None:
+    """What a city_pipeline run built: zones, quarantine, quality, published marts, IOC KPIs."""
     from kho import status as st
 
-    settings = get_settings()
-    day = logical_date.date() if logical_date else _today()
-    t0 = time.perf_counter()
-    console.rule("Kho demo: embedded profile")
-    console.print(f"lake: {settings.lake_root}\nstate: {settings.state_dir}")
-    with console.status("generating the sector systems ...") as spinner:
-        rows = city.generate(settings, sf=sf, seed=seed, progress=lambda m: spinner.update(m))
-    console.print(f"generated {len(rows)} sector systems, {sum(rows.values()):,} source rows (SF {sf}, seed {seed})")
-    console.print(f"running {CITY_DAG} through Airflow (ingest, process, integrate, marts, export) ...")
-    result = _run_dag(CITY_DAG, day)
     console.rule("What was built")
     _print_table(["zone", "tables", "rows"], st.zone_summary(settings), title=f"Rows per zone ({settings.lake_root})")
     q = st.quarantine_by_reason(settings)
@@ -656,14 +640,37 @@ def demo(sf: float, seed: int, logical_date) -> None:
         from kho.duck import connect
 
         with connect(settings.serving_db, read_only=True, external_access=False) as con:
-            marts = con.sql("SELECT table_schema || '.' || table_name, estimated_size FROM duckdb_tables() "
+            marts = con.sql("SELECT schema_name || '.' || table_name, estimated_size FROM duckdb_tables() "
                             "WHERE schema_name <> 'meta' ORDER BY 1").fetchall()
             _print_table(["mart", "rows"], marts, title=f"Published marts ({settings.serving_db})")
-            rel = con.sql("SELECT indicator_code, period, admin_unit_name, round(value, 2) AS value, target, status "
-                          "FROM ioc.ioc_public_service WHERE admin_unit_code = '31' ORDER BY period DESC, 1 LIMIT 6") \
-                if ("ioc.ioc_public_service",) in {(m[0],) for m in marts} else None
-            if rel is not None:
-                _print_table(rel.columns, rel.fetchall(), title="IOC: public service KPIs, whole city")
+            if any(name == "ioc.ioc_public_service" for name, _ in marts):
+                rel = con.sql("SELECT indicator_code, period, admin_unit_name, round(value, 2) AS value, target, "
+                              "status FROM ioc.ioc_public_service WHERE admin_unit_code = '31' AND period_type = "
+                              "'month' AND period_start = (SELECT max(period_start) FROM ioc.ioc_public_service "
+                              "WHERE period_type = 'month') ORDER BY 1")
+                _print_table(rel.columns, rel.fetchall(), title="IOC: public service KPIs, whole city, latest month")
+
+
+@main.command()
+@click.option("--sf", type=float, default=0.2, show_default=True, help="scale factor (1 = 100,000 citizens)")
+@click.option("--seed", type=int, default=42, show_default=True)
+@click.option("--date", "logical_date", type=click.DateTime(["%Y-%m-%d"]), default=None,
+              help="logical date of the run (default: today)")
+def demo(sf: float, seed: int, logical_date) -> None:
+    """Generate the twelve sector systems, run the city pipeline through Airflow, print what it built."""
+    from kho import city
+
+    settings = get_settings()
+    day = logical_date.date() if logical_date else _today()
+    t0 = time.perf_counter()
+    console.rule("Kho demo: embedded profile")
+    console.print(f"lake: {settings.lake_root}\nstate: {settings.state_dir}")
+    with console.status("generating the sector systems ...") as spinner:
+        rows = city.generate(settings, sf=sf, seed=seed, progress=lambda m: spinner.update(m))
+    console.print(f"generated {len(rows)} sector systems, {sum(rows.values()):,} source rows (SF {sf}, seed {seed})")
+    console.print(f"running {CITY_DAG} through Airflow (ingest, process, integrate, marts, export) ...")
+    result = _run_dag(CITY_DAG, day)
+    _print_city_summary(settings, day)
     console.rule("Where to look next")
     console.print(
         "  (the kho command lives in .venv: `source .venv/bin/activate` first)\n"

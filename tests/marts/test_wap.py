@@ -81,3 +81,15 @@ def test_failed_audit_blocks_publish_and_names_the_expectation(city, tmp_path):
     audited = pipeline.audit_marts(city.day, good.as_dict(), dag_id="wap_test")   # the good build passes
     assert audited["quality"][MART]["verdict"] == "passed"
     assert settings.serving_db.exists()
+
+
+def test_demo_summary_shows_what_the_run_built(city, capsys):
+    """The summary `kho demo` prints after the DAG: zones, verdicts, every published mart, IOC KPIs."""
+    from kho import cli
+
+    cli._print_city_summary(get_settings(), city.day)
+    out = capsys.readouterr().out
+    assert "Rows per zone" in out and "Published marts" in out
+    assert MART in out and "ioc.ioc_public_service" in out
+    assert "IOC: public service KPIs" in out and "TTHC_ON_TIME_RATE" in out
+    assert "FAILED" not in out
