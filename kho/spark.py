@@ -162,6 +162,30 @@ def _object_store_conf(settings: Settings) -> dict[str, str]:
             "spark.driver.extraClassPath": classpath, "spark.executor.extraClassPath": classpath}
 
 
+_LOCAL_DIR: Path | None = None
+
+
+def _local_dir() -> Path:
+    """Spark's scratch space (shuffle and broadcast blocks), one folder per process.
+
+    The session is reused for the life of the process, across settings objects (each test
+    has its own state dir), so its scratch must not live inside one settings' state dir: a
+    cleanup of that dir would pull the blocks from under the running session. Base folder:
+    ``KHO_SPARK_LOCAL_DIR``, else the system temp dir; removed when the process exits.
+    """
+    global _LOCAL_DIR
+    if _LOCAL_DIR is None:
+        import atexit
+        import shutil
+        import tempfile
+
+        base = Path(os.environ.get("KHO_SPARK_LOCAL_DIR") or tempfile.gettempdir())
+        base.mkdir(parents=True, exist_ok=True)
+        _LOCAL_DIR = Path(tempfile.mkdtemp(prefix="kho-spark-", dir=base))
+        atexit.register(shutil.rmtree, _LOCAL_DIR, True)
+    return _LOCAL_DIR
+
+
 def get_spark(settings: Settings, app_name: str = "kho") -> SparkSession:
     """A Delta-enabled session for the profile; reused when one is already running."""
     check_java()
@@ -170,8 +194,7 @@ def get_spark(settings: Settings, app_name: str = "kho") -> SparkSession:
     from pyspark.sql import SparkSession
 
     jars = ensure_jars(settings)
-    tmp = settings.state_dir / "spark-tmp"
-    tmp.mkdir(parents=True, exist_ok=True)
+    tmp = _local_dir()
     builder = (
         SparkSession.builder.master(settings.spark.master)
         .appName(app_name)
