@@ -61,8 +61,13 @@ CITIZEN_LINK = TableMeta(
     ref=TableRef(Zone.INTEGRATED, "citizen", "citizen_link"),
     description="Links from every processed record naming a person by CCCD to the citizen, with match status",
     term_vi="liên kết công dân", owner=PLATFORM, keys=("source_table", "role", "record_id"),
+    # registers keyed by the person (insurance, labour) have the CCCD as their record id: the
+    # column is a join key back to processed, tagged PII, and no mart selects it
+    pii_columns=("record_id",),
     sources=("processed/civil_status/*", "processed/insurance/*", "processed/labour/*"),
-    column_docs={"citizen_key": "pseudonym of the CCCD (also for unmatched people)",
+    column_docs={"record_id": "the processed record's id (its raw key as text; the clear CCCD for registers "
+                              "keyed by person, hence PII: for joins inside the lake only)",
+                 "citizen_key": "pseudonym of the CCCD (also for unmatched people)",
                  "match_status": "matched / ambiguous (birth date disagrees) / unmatched / no_key",
                  "role": "who the person is in the record (birth.mother, insurance.participant ...)"},
 )
