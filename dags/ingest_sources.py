@@ -13,7 +13,8 @@ Nothing here is specific to a source: ``kho/ingest/sources/<system>.yaml`` decla
 * retries with exponential backoff; a schema-policy or reconciliation failure fails at once
   (retrying would fail the same way, and the message says what to decide);
 * after the load, the object's raw contract suite (``raw_<system>_<object>``) runs on the new
-  batch only (kho.quality_gate.check_load); a failed contract fails the task without retry.
+  batch only (kho.quality_gate.check_load); a failed contract fails the task without retry;
+* a last task, ``data_docs``, rebuilds the Data Docs index once for the whole run.
 """
 
 from __future__ import annotations
@@ -58,6 +59,14 @@ def _load(system: str, object_name: str) -> list[dict]:
     return [r.as_dict() | {"files": len(r.files), "quality": gate.as_dict()} for r in results]
 
 
+def _data_docs() -> None:
+    """Rebuild the Data Docs index once, after every gate of the run (each gate renders only its
+    own page; a failed one rebuilds the index at once)."""
+    from kho import quality
+
+    quality.refresh_data_docs()
+
+
 def build(system: str):
     """The DAG of one registered source system."""
     source = load_registry().get(system)
@@ -77,11 +86,14 @@ def build(system: str):
                f"Declared in `kho/ingest/sources/{source.system}.yaml`.",
     )
     def ingest():
+        loads = []
         for obj in source.objects:
             ref = raw_table(source, obj)
-            task(task_id=obj.name, pool=obj.pool, outlets=[Asset(name=str(ref).replace("/", "."),
-                                                                 uri=f"file:///kho/{ref}")],
-                 doc_md=f"{obj.description} `{obj.source}` -> `{ref}` ({obj.load_mode})")(_load)(source.system, obj.name)
+            loads.append(task(task_id=obj.name, pool=obj.pool,
+                              outlets=[Asset(name=str(ref).replace("/", "."), uri=f"file:///kho/{ref}")],
+                              doc_md=f"{obj.description} `{obj.source}` -> `{ref}` ({obj.load_mode})")(_load)(
+                source.system, obj.name))
+        loads >> task(task_id="data_docs", trigger_rule="all_done", retries=0)(_data_docs)()
 
     return ingest()
 

@@ -48,6 +48,7 @@ def _run(module: str) -> dict:
                                               run_id=str(context["run_id"]), dag_id=context["ti"].dag_id)
     except quality_gate.QualityGateFailed as exc:  # the data will not change on a retry
         raise AirflowFailException(str(exc)) from exc
+    quality_gate.refresh_data_docs()
     return summary | {"quality": [g.as_dict() for g in gates]}
 
 

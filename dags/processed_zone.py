@@ -42,6 +42,14 @@ def _process(table: str) -> dict:
     return summary | {"quality": gate.as_dict()}
 
 
+def _data_docs() -> None:
+    """Rebuild the Data Docs index once, after every gate of the run (each gate renders only its
+    own page; a failed one rebuilds the index at once)."""
+    from kho import quality
+
+    quality.refresh_data_docs()
+
+
 def _asset(ref) -> Asset:
     return Asset(name=str(ref).replace("/", "."), uri=f"file:///kho/{ref}")
 
@@ -62,9 +70,9 @@ def build(domain: str, tables):
         doc_md=__doc__,
     )
     def process():
-        for spec in tables:
-            task(task_id=spec.name, pool=f"processed.{spec.domain}.{spec.name}",
-                 outlets=[_asset(spec.ref)])(_process)(f"{domain}.{spec.name}")
+        loads = [task(task_id=spec.name, pool=f"processed.{spec.domain}.{spec.name}",
+                      outlets=[_asset(spec.ref)])(_process)(f"{domain}.{spec.name}") for spec in tables]
+        loads >> task(task_id="data_docs", trigger_rule="all_done", retries=0)(_data_docs)()
 
     return process()
 

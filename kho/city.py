@@ -115,6 +115,7 @@ def ingest_all(day: date, *, settings: Settings | None = None, systems: tuple[st
                 if loaded:
                     quality_gate.check_load(settings, loaded, run_id=run_id, dag_id="city_pipeline", logical_date=day)
                 results += loaded
+            quality_gate.refresh_data_docs()
             written = sum(r.rows_written for r in results)
             out[source.system] = {"objects": len(results), "rows_read": sum(r.rows_read for r in results),
                                   "rows_written": written}
@@ -150,6 +151,7 @@ def process_all(day: date, *, settings: Settings | None = None, spark=None, run_
                                                                "processed")}
             _say(progress, f"processed <- {domain}.{spec.name}: {summary.get('rows_read', 0):,} read, "
                            f"{summary.get('quarantined', 0):,} quarantined ({time.perf_counter() - t0:.1f} s)")
+    quality_gate.refresh_data_docs()
     return out
 
 
@@ -180,6 +182,7 @@ def integrate_all(day: date, *, settings: Settings | None = None, spark=None, ru
                                       dag_id="city_pipeline")
         out[name] = summary
         _say(progress, f"integrated <- {name} ({time.perf_counter() - t0:.1f} s)")
+    quality_gate.refresh_data_docs()
     return out
 
 

@@ -58,6 +58,7 @@ __all__ = [
     "list_suites",
     "suite_path",
     "validate_duckdb_table",
+    "refresh_data_docs",
 ]
 
 log = logging.getLogger(__name__)
@@ -269,6 +270,7 @@ def validate_duckdb_table(
     table: str,
     *,
     context_root: Path | str | None = None,
+    data_docs_index: bool = True,
 ) -> QualityVerdict:
     """Validate ``table`` (``name`` or ``schema.name``) in the DuckDB file ``db_path``.
 
@@ -281,8 +283,12 @@ def validate_duckdb_table(
     first (DuckDB refuses a second connection with a different configuration).
 
     Runs a GX checkpoint (SQL data source -> table asset -> whole-table batch ->
-    validation definition -> checkpoint with an UpdateDataDocsAction, result format
-    SUMMARY). All GX objects are named deterministically from suite + DuckDB file + table
+    validation definition -> checkpoint, result format SUMMARY), then renders the result's
+    Data Docs page. ``data_docs_index=False`` skips rebuilding the site's index page (it
+    reads back the latest results of every suite: about a third of a small table's gate), for
+    callers that validate many tables in a row and call :func:`refresh_data_docs` once at the
+    end; a failed validation rebuilds the index anyway, so a failure is never hidden.
+    All GX objects are named deterministically from suite + DuckDB file + table
     and saved with ``add_or_update``, so reruns are idempotent. Runs of *different*
     suites can go in parallel processes; runs of the *same* suite are serialised by a
     file lock, because GX rewrites the suite file (non-atomically) on every run.
@@ -297,7 +303,6 @@ def validate_duckdb_table(
     _preflight(db, schema, table_name)
 
     gx = _import_gx()
-    from great_expectations.checkpoint import UpdateDataDocsAction
     from great_expectations.exceptions import DataContextError
 
     names = _Names.make(suite, db, table)
@@ -334,9 +339,7 @@ def validate_duckdb_table(
                 gx.Checkpoint(
                     name=names.checkpoint,
                     validation_definitions=[validation_def],
-                    actions=[
-                        UpdateDataDocsAction(name="update_data_docs", site_names=[DATA_DOCS_SITE])
-                    ],
+                    actions=[],  # the page is rendered below, the index only when asked
                     result_format={"result_format": RESULT_FORMAT},
                 )
             )
@@ -344,6 +347,8 @@ def validate_duckdb_table(
             result = checkpoint.run()
         finally:
             _close_engine(source)
+        _render_data_docs(context, list(result.run_results),
+                          index=data_docs_index or not result.success or _data_docs_index(context) is None)
         data_docs = _data_docs_index(context)
         if data_docs is not None:
             _remove_empty_dirs(data_docs.parent / "validations" / suite)
@@ -761,6 +766,46 @@ def _remove_empty_dirs(top: Path) -> None:
         if Path(dirpath) != top:
             with contextlib.suppress(OSError):
                 os.rmdir(dirpath)  # fails (and is skipped) unless empty
+
+
+def _render_data_docs(context, result_ids: list, *, index: bool) -> None:
+    """Render the pages of these validation results (and the site index when ``index``).
+
+    What GX's UpdateDataDocsAction does, with the index made optional. Data Docs are a
+    view of the stored results, so a rendering error is logged, never fatal.
+    """
+    try:
+        context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=result_ids,
+                                build_index=index)
+    except Exception as exc:  # noqa: BLE001
+        log.warning("Data Docs not updated (the results are stored): %s", exc)
+
+
+class _NoResource:
+    """A resource id equal to nothing: a Data Docs build that renders no page, only the index
+    (an empty list would mean every page)."""
+
+    def __eq__(self, other: object) -> bool:
+        return False
+
+    __hash__ = object.__hash__
+
+
+def refresh_data_docs(*, context_root: Path | str | None = None) -> Path | None:
+    """Rebuild the Data Docs index page from the stored results; returns its path.
+
+    Called once at the end of a stage whose gates ran with ``data_docs_index=False``
+    (kho.quality_gate), and by ``kho quality results``. Never raises.
+    """
+    try:
+        gx = _import_gx()
+        gx_dir = _gx_dir(context_root)
+        context = _context(gx, gx_dir)
+        _render_data_docs(context, [_NoResource()], index=True)
+        return _data_docs_index(context)
+    except Exception as exc:  # noqa: BLE001 - Data Docs are a convenience
+        log.warning("Data Docs index not rebuilt: %s", exc)
+        return None
 
 
 def _data_docs_index(context) -> Path | None:

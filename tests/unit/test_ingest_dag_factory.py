@@ -14,8 +14,11 @@ def test_one_dag_per_source_system_with_pools_and_backoff():
     assert set(dags) == {f"ingest_{s.system}" for s in registry}
     for source in registry:
         dag = dags[f"ingest_{source.system}"]
-        assert {t.task_id: t.pool for t in dag.tasks} == {o.name: o.pool for o in source.objects}
-        assert all(t.retry_exponential_backoff for t in dag.tasks)
+        loads = [t for t in dag.tasks if t.task_id != "data_docs"]
+        assert {t.task_id: t.pool for t in loads} == {o.name: o.pool for o in source.objects}
+        assert all(t.retry_exponential_backoff for t in loads)
+        docs = dag.get_task("data_docs")  # the Data Docs index, once after every load, even failed ones
+        assert docs.upstream_task_ids == {o.name for o in source.objects} and docs.trigger_rule == "all_done"
         assert dag.max_active_runs == 1 and not dag.catchup
     assert dags["ingest_dossiers"].timetable.expression == "0 * * * *"       # @hourly, the source's cadence
     assert dags["ingest_civil_status"].timetable.expression == "0 2 * * *"

@@ -236,6 +236,29 @@ def test_critical_violation_fails_with_counts(ctx: Path, tmp_path: Path) -> None
             "rows (1.5%)") in lines
 
 
+def test_page_only_validations_defer_the_index_but_never_hide_a_failure(ctx: Path, tmp_path: Path) -> None:
+    from kho.quality import refresh_data_docs
+
+    good = make_citizen_db(tmp_path / "good.duckdb", 50)
+    first = validate_duckdb_table(CITIZEN, good, "citizen", context_root=ctx, data_docs_index=False)
+    index = first.data_docs  # no index yet: the first validation builds it anyway
+    assert index is not None and index.is_file()
+    pages = index.parent / "validations" / CITIZEN
+    before = (index.stat().st_mtime_ns, index.read_text())
+    second = validate_duckdb_table(CITIZEN, good, "citizen", context_root=ctx, data_docs_index=False)
+    assert second.passed
+    assert (index.stat().st_mtime_ns, index.read_text()) == before  # the index was left alone
+    assert len(list(pages.rglob("*.html"))) == 2  # but both results have their page
+
+    assert refresh_data_docs(context_root=ctx) == index
+    assert index.read_text() != before[1]  # now it lists the second result too
+
+    bad = make_citizen_db(tmp_path / "bad.duckdb", 50, "UPDATE citizen SET sex = 'X'")
+    before = index.read_text()
+    failed = validate_duckdb_table(CITIZEN, bad, "citizen", context_root=ctx, data_docs_index=False)
+    assert not failed.passed and index.read_text() != before  # a failure rebuilds the index at once
+
+
 def test_warning_only_violation_passes(ctx: Path, tmp_path: Path) -> None:
     # 10% of addresses missing: the "mostly 0.95" warning fails, nothing critical does
     db = make_citizen_db(
