@@ -93,10 +93,16 @@ def main() -> int:
     parser.add_argument("--systems", default=DEFAULT_SYSTEMS, help="comma-separated source systems to generate")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temporary lake")
+    parser.add_argument("--zones", default="raw,processed",
+                        help="the stages to measure: raw, processed or both (at SF10 the processed "
+                             "stage of the largest tables takes tens of minutes)")
     parser.add_argument("--task-table", default="population.citizen",
                         help="processed table rebuilt in fresh processes for the per-task figures ('' to skip)")
     args = parser.parse_args()
     systems = [s.strip() for s in args.systems.split(",") if s.strip()]
+    zones = {z.strip() for z in args.zones.split(",") if z.strip()}
+    if not zones or zones - {"raw", "processed"}:
+        parser.error("--zones: raw, processed or raw,processed")
     repo = Path(__file__).resolve().parents[1]
     work = Path(tempfile.mkdtemp(prefix="kho-bench-quality-"))
     # a private copy of the GX project, so the run's Data Docs and results stay out of the checkout
@@ -148,12 +154,16 @@ def main() -> int:
     from kho.spark import get_spark
     from spark_jobs import processed as job
 
-    t = time.perf_counter()
-    spark = get_spark(settings, app_name="kho-bench-quality")
-    spark.range(1).count()
-    spark_start = time.perf_counter() - t
+    spark_start = None
     tables = [spec for name, specs in domains().items() if name in systems for spec in specs]
     proc: list[dict] = []
+    if "processed" in zones:
+        t = time.perf_counter()
+        spark = get_spark(settings, app_name="kho-bench-quality")
+        spark.range(1).count()
+        spark_start = time.perf_counter() - t
+    else:
+        tables = []
     for spec in tables:
         t = time.perf_counter()
         summary = job.run(spark, settings, logical_date=DAY, table=spec)
@@ -170,7 +180,8 @@ def main() -> int:
                      "gate_timings": gate.timings, "ratio": _ratio(gate_s, stage_s)})
         print(f"  processed {gate.table}: stage {stage_s:.1f} s, gate {gate_s:.2f} s "
               f"({gate.rows:,} rows, {'passed' if gate.passed else 'FAILED'})", file=sys.stderr)
-    spark.stop()
+    if spark_start is not None:
+        spark.stop()
 
     def totals(items: list[dict]) -> dict:
         stage = sum(i["stage_s"] for i in items)
@@ -181,7 +192,7 @@ def main() -> int:
 
     raw_total, proc_total = totals(raw), totals(proc)
     per_task = {}
-    if args.task_table:
+    if args.task_table and "processed" in zones:
         for warm in (False, True):
             run = _task_in_subprocess(args.task_table, warm)
             per_task["with_warm_up" if warm else "without_warm_up"] = run
@@ -191,7 +202,7 @@ def main() -> int:
         "benchmark": "quality_overhead", "sf": args.sf, "systems": systems, "source_rows": rows,
         "raw": {"total": raw_total, "tables": raw},
         "processed": {"total": proc_total, "tables": proc},
-        "one_time": {"gx_import_and_context_s": round(gx_start, 2), "spark_session_s": round(spark_start, 2)},
+        "one_time": {"gx_import_and_context_s": round(gx_start, 2), "spark_session_s": round(spark_start, 2) if spark_start is not None else None},
         "per_task": per_task,
         "target_ratio": TARGET,
         "machine": {"cpus": os.cpu_count(), "load_avg_1m_at_end": round(os.getloadavg()[0], 1)},

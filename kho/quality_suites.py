@@ -53,9 +53,11 @@ GX_VERSION = "1.24.1"                # written into new suites, as GX itself doe
 _NAMESPACE = uuid.UUID("5b1f2c0e-6f7a-4d8e-9c3b-2a1d0e9f8c7b")
 
 # A CCCD (số định danh cá nhân): 12 digits, the first being 0 (the province codes are
-# 001-096). "Contains" form: a CCCD inside a longer text, bounded by non-digits.
+# 001-096). "Contains" form: a CCCD inside a longer text, standing alone between separators
+# (not letters either: a hex digest such as a record hash holds digit runs of that shape by
+# chance: 144 link record ids at SF10 had one).
 CCCD = r"^[0-9]{12}$"
-CCCD_INSIDE = r"(^|[^0-9])0[0-9]{11}([^0-9]|$)"
+CCCD_INSIDE = r"(^|[^0-9A-Za-z])0[0-9]{11}([^0-9A-Za-z]|$)"
 # An enterprise tax code (mã số doanh nghiệp): 10 digits, -NNN for a branch
 # (kho.standardise.identifiers.check_tax_codes rejects anything else).
 TAX_CODE = r"^[0-9]{10}(-[0-9]{3})?$"

@@ -312,3 +312,18 @@ def test_suite_for_each_zone() -> None:
         "topic_citizen_population_by_commune_sex_age"
     with pytest.raises(KeyError, match="not a registered raw table"):
         qs.suite_for("raw", "raw/nowhere/nothing")
+
+
+def test_cccd_inside_finds_a_cccd_between_separators_not_digit_runs_of_a_hash() -> None:
+    import re
+
+    from kho.quality_suites import CCCD_INSIDE
+
+    found = re.compile(CCCD_INSIDE).search
+    assert found("012345678901")
+    assert found("lao_dong_2026.xlsx\u241f031204005678\u241f5df8")  # a labour record id: file, CCCD, hash
+    assert found("holder 031204005678")
+    # a SHA-256 in a record id: 'c002507976348a' holds 0 + 11 digits between letters
+    assert not found("AA 517036\u241f75966dc25c2de635146c002507976348aa3b965a9d07505ff9f0a400dad098fa")
+    assert not found("0123456789012")  # 13 digits: not a CCCD
+    assert not found("0312-0400-5678")
