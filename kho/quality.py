@@ -69,10 +69,11 @@ GX_DIR = "gx"  # GX's own folder inside the context root
 SUITES_DIR = "expectations"  # inside gx/, as configured in great_expectations.yml
 DATA_DOCS_SITE = "local_site"
 RESULT_FORMAT = "SUMMARY"
-# Validation results kept per (suite, DuckDB file, table); older ones are deleted before
-# each run, and the Data Docs build then drops their pages (pitfall 17: Data Docs do not
-# scale to thousands of runs; the history belongs in _system/quality_results).
-KEEP_RESULTS_PER_TARGET = 20
+# Validation results kept per suite, with their Data Docs pages; older ones are deleted
+# before each run (pitfall 17: Data Docs do not scale to thousands of runs; the history
+# belongs in _system/quality_results). Per suite, not per target: a mart is validated in a
+# new build file every run, so a per-target cap would never delete anything.
+KEEP_RESULTS_PER_SUITE = 20
 
 _NAME_RE = re.compile(r"^[A-Za-z0-9_][A-Za-z0-9_.-]*$")
 
@@ -332,18 +333,19 @@ def validate_duckdb_table(
                     name=names.asset, query=f"SELECT * FROM {_qualified(schema, table_name)}"
                 )
             batch_def = asset.add_batch_definition_whole_table(names.batch_definition)
-            validation_def = context.validation_definitions.add_or_update(
-                gx.ValidationDefinition(name=names.validation, data=batch_def, suite=gx_suite)
+            validation_def = _upsert_validation_definition(
+                context, gx.ValidationDefinition(name=names.validation, data=batch_def, suite=gx_suite)
             )
-            checkpoint = context.checkpoints.add_or_update(
+            checkpoint = _upsert_checkpoint(
+                context,
                 gx.Checkpoint(
                     name=names.checkpoint,
                     validation_definitions=[validation_def],
                     actions=[],  # the page is rendered below, the index only when asked
                     result_format={"result_format": RESULT_FORMAT},
-                )
+                ),
             )
-            _prune_results(context, suite, names.batch_identifier, KEEP_RESULTS_PER_TARGET - 1)
+            _prune_results(context, suite, KEEP_RESULTS_PER_SUITE - 1)
             result = checkpoint.run()
         finally:
             _close_engine(source)
@@ -739,23 +741,26 @@ def _close_engine(source) -> None:
         source.get_engine().dispose()
 
 
-def _prune_results(context, suite: str, batch_identifier: str, keep: int) -> None:
-    """Delete all but the newest ``keep`` stored results of this suite and target."""
-    store = context.validation_results_store
-    mine = [
-        k
-        for k in store.list_keys()
-        if getattr(k, "expectation_suite_identifier", None) is not None
-        and k.expectation_suite_identifier.name == suite
-        and k.batch_identifier == batch_identifier
-    ]
-    mine.sort(key=lambda k: str(k.run_id.run_time))
-    for key in mine[: max(0, len(mine) - keep)]:
-        with contextlib.suppress(Exception):
-            store.remove_key(key)
-    base = getattr(getattr(store, "store_backend", None), "full_base_directory", None)
-    if base:
-        _remove_empty_dirs(Path(base) / suite)
+def _prune_results(context, suite: str, keep: int) -> None:
+    """Delete all but the newest ``keep`` stored results of this suite, and their pages.
+
+    Walks the suite's own folder of the results store (``<suite>/<run name>/<run time>/
+    <batch>.json``) rather than GX's ``list_keys``, which parses every result of every suite.
+    """
+    base = getattr(getattr(context.validation_results_store, "store_backend", None), "full_base_directory", None)
+    if not base:
+        return
+    folder = Path(base) / suite
+    results = sorted(folder.glob("*/*/*.json"), key=lambda p: (p.parent.name, p.name))  # run time sorts as text
+    docs = _data_docs_index(context)
+    for stale in results[: max(0, len(results) - keep)]:
+        with contextlib.suppress(OSError):
+            stale.unlink()
+        if docs is not None:
+            page = docs.parent / "validations" / stale.relative_to(Path(base)).with_suffix(".html")
+            with contextlib.suppress(OSError):
+                page.unlink()
+    _remove_empty_dirs(folder)
 
 
 def _remove_empty_dirs(top: Path) -> None:
@@ -768,17 +773,60 @@ def _remove_empty_dirs(top: Path) -> None:
                 os.rmdir(dirpath)  # fails (and is skipped) unless empty
 
 
+def _upsert_validation_definition(context, validation):
+    """Save a validation definition by name, without re-saving its suite.
+
+    GX's ``add_or_update`` rewrites the suite each time (twice per checkpoint: once more via
+    the checkpoint's own ``add_or_update``), matching every expectation against every stored
+    one, which is quadratic in the suite's size: 0.27 s per validation for a 51-expectation
+    mart suite, more than the validation itself. The suite here was just read from its
+    committed file, unchanged, so only the definition (and its batch definition) is saved.
+    """
+    from great_expectations.exceptions import DataContextError
+
+    validation.data.save()
+    try:
+        existing = context.validation_definitions.get(name=validation.name)
+    except DataContextError:
+        return context.validation_definitions.add(validation)
+    validation.id = existing.id
+    validation.save()
+    return validation
+
+
+def _upsert_checkpoint(context, checkpoint):
+    """Save a checkpoint by name; its validation definitions are already saved (see above)."""
+    from great_expectations.exceptions import DataContextError
+
+    try:
+        existing = context.checkpoints.get(name=checkpoint.name)
+    except DataContextError:
+        return context.checkpoints.add(checkpoint)
+    checkpoint.id = existing.id
+    checkpoint.save()
+    return checkpoint
+
+
 def _render_data_docs(context, result_ids: list, *, index: bool) -> None:
     """Render the pages of these validation results (and the site index when ``index``).
 
     What GX's UpdateDataDocsAction does, with the index made optional. Data Docs are a
     view of the stored results, so a rendering error is logged, never fatal.
     """
+    store = context.validation_results_store
     try:
+        if not index and result_ids:
+            # The page builder walks every stored result of every suite to find these few
+            # (GX's list_keys parses each key's run time): give it just these for the build.
+            # (as the store lists them: from their stored tuple form, e.g. run name "__none__")
+            listed = [type(k).from_tuple(k.to_tuple()) for k in result_ids]
+            store.list_keys = lambda *args, **kwargs: listed
         context.build_data_docs(site_names=[DATA_DOCS_SITE], resource_identifiers=result_ids,
                                 build_index=index)
     except Exception as exc:  # noqa: BLE001
         log.warning("Data Docs not updated (the results are stored): %s", exc)
+    finally:
+        store.__dict__.pop("list_keys", None)
 
 
 class _NoResource:

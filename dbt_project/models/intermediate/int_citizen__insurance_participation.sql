@@ -1,3 +1,7 @@
+-- A table, not a view: it joins million-row zone tables, and its tests and every model
+-- reading it would otherwise each recompute it (at SF10 that cost the build ~15 s).
+{{ config(materialized='table') }}
+
 -- Each insurance participation with the schemes its category gives and the participant's
 -- pseudonym. Which category gives which scheme (Luật BHYT 2008/2014, Luật BHXH 2024):
 --   health insurance (BHYT): every category except tu_nguyen (voluntary social insurance does

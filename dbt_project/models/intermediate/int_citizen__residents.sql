@@ -1,3 +1,7 @@
+-- A table, not a view: it joins million-row zone tables, and its tests and every model
+-- reading it would otherwise each recompute it (at SF10 that cost the build ~15 s).
+{{ config(materialized='table') }}
+
 -- Active residents of the residence register with what the coverage marts need per month:
 -- birth date (born by then?), sex (working age), unit, and a registered death (still alive?).
 with citizens as (

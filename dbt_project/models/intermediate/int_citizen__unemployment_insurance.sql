@@ -1,3 +1,7 @@
+-- A table, not a view: it joins million-row zone tables, and its tests and every model
+-- reading it would otherwise each recompute it (at SF10 that cost the build ~15 s).
+{{ config(materialized='table') }}
+
 -- Unemployment insurance per resident and quarter, from the labour register (the BHXH extract
 -- has no such field): a person listed as insured in the quarter's file, linked by pseudonym.
 with register as (

@@ -1,3 +1,7 @@
+-- A table, not a view: it joins million-row zone tables, and its tests and every model
+-- reading it would otherwise each recompute it (at SF10 that cost the build ~15 s).
+{{ config(materialized='table') }}
+
 -- One row per TTHC dossier with what the administrative-procedure KPIs count: receipt date,
 -- closing date, receiving agency, commune, channel flags and outcome. No applicant identifiers.
 with dossiers as (
