@@ -17,7 +17,9 @@ and context (paid by the first gate of a process) and the Spark session start.
 ``per_task``: an Airflow task is one process per table, paying Spark's start and GX's import
 itself. Measured for real: fresh processes rebuild one processed table (``--task-table``) and
 gate it, once with GX imported in the background while Spark runs (``quality_gate.warm_up``,
-as the DAGs do) and once without (``KHO_GX_WARM_UP=0``).
+as the DAGs do) and once without (``KHO_GX_WARM_UP=0``). The same for raw: fresh processes
+load one object (``--raw-task-objects``) into an empty lake and gate it; the task's wall time
+is the process's, from interpreter start (Airflow's own task overhead comes on top).
 
     .venv/bin/python bench/quality_overhead.py [--sf 1] [--systems population,civil_status,...] [--out FILE]
 """
@@ -75,6 +77,50 @@ def task(table: str) -> int:
     return 0
 
 
+def raw_task(name: str) -> int:
+    """One raw object as an ingest task runs it, in this fresh process (an empty lake): JSON."""
+    t0 = time.perf_counter()
+    from kho import quality_gate
+    from kho.ingest.loader import day_interval, load_object
+    from kho.ingest.registry import load_registry
+    from kho.settings import get_settings
+
+    quality_gate.warm_up()
+    settings = get_settings()
+    system, obj_name = name.split(".", 1)
+    source = load_registry().get(system)
+    t = time.perf_counter()
+    results = load_object(settings, source, source.object(obj_name), day_interval(DAY, source.timezone),
+                          run_id="bench-task")
+    load_s = time.perf_counter() - t
+    t = time.perf_counter()
+    try:
+        gate = quality_gate.check_load(settings, results, run_id="bench-task", logical_date=DAY)
+    except quality_gate.QualityGateFailed as exc:
+        [gate] = exc.results
+    gate_s = time.perf_counter() - t
+    print(json.dumps({"object": name, "rows": sum(r.rows_written for r in results), "load_s": round(load_s, 2),
+                      "gate_s": round(gate_s, 2), "in_process_s": round(time.perf_counter() - t0, 2)}))
+    return 0
+
+
+def _raw_task_in_subprocess(name: str, work: Path) -> dict:
+    """The raw task in a fresh process writing to an empty lake; task_s is the process's whole
+    wall time (interpreter, imports, load, gate), what an ingest task costs before Airflow's own."""
+    import subprocess
+
+    lake = work / f"task-lake-{name}"
+    env = {**os.environ, "KHO_LAKE_ROOT": str(lake)}
+    t = time.perf_counter()
+    out = subprocess.run([sys.executable, __file__, "--raw-task", name], env=env, capture_output=True, text=True,
+                         check=True).stdout
+    task_s = time.perf_counter() - t
+    run = json.loads(out.strip().splitlines()[-1])
+    shutil.rmtree(lake, ignore_errors=True)
+    return run | {"task_s": round(task_s, 2), "ratio_to_load": _ratio(run["gate_s"], run["load_s"]),
+                  "ratio_to_task": _ratio(run["gate_s"], task_s)}
+
+
 def _task_in_subprocess(table: str, warm: bool) -> dict:
     import subprocess
 
@@ -87,12 +133,16 @@ def _task_in_subprocess(table: str, warm: bool) -> dict:
 def main() -> int:
     if len(sys.argv) == 3 and sys.argv[1] == "--task":
         return task(sys.argv[2])
+    if len(sys.argv) == 3 and sys.argv[1] == "--raw-task":
+        return raw_task(sys.argv[2])
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sf", type=float, default=1.0)
     parser.add_argument("--seed", type=int, default=42)
     parser.add_argument("--systems", default=DEFAULT_SYSTEMS, help="comma-separated source systems to generate")
     parser.add_argument("--out", type=Path, default=None)
     parser.add_argument("--keep", action="store_true", help="keep the temporary lake")
+    parser.add_argument("--raw-task-objects", default="population.citizen,land.land_parcel",
+                        help="raw objects loaded and gated in fresh processes for the per-task figures")
     parser.add_argument("--zones", default="raw,processed",
                         help="the stages to measure: raw, processed or both (at SF10 the processed "
                              "stage of the largest tables takes tens of minutes)")
@@ -192,6 +242,11 @@ def main() -> int:
 
     raw_total, proc_total = totals(raw), totals(proc)
     per_task = {}
+    raw_tasks = [_raw_task_in_subprocess(name.strip(), work) for name in args.raw_task_objects.split(",")
+                 if name.strip()]
+    for run in raw_tasks:
+        print(f"  raw task {run['object']}: task {run['task_s']} s, load {run['load_s']} s, gate {run['gate_s']} s",
+              file=sys.stderr)
     if args.task_table and "processed" in zones:
         for warm in (False, True):
             run = _task_in_subprocess(args.task_table, warm)
@@ -200,7 +255,7 @@ def main() -> int:
                   f"{run['stage_s']} s, gate {run['gate_s']} s", file=sys.stderr)
     result = {
         "benchmark": "quality_overhead", "sf": args.sf, "systems": systems, "source_rows": rows,
-        "raw": {"total": raw_total, "tables": raw},
+        "raw": {"total": raw_total, "tables": raw, "per_task": raw_tasks},
         "processed": {"total": proc_total, "tables": proc},
         "one_time": {"gx_import_and_context_s": round(gx_start, 2), "spark_session_s": round(spark_start, 2) if spark_start is not None else None},
         "per_task": per_task,

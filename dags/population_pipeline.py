@@ -2,8 +2,8 @@
 
     ingest_raw -> process -> audit_processed -> integrate -> build_marts -> audit_marts -> publish_marts
 
-The DAG holds no logic: each task calls one step of ``kho.pipeline``. Quality gates fail the
-run without retries (a rerun would fail the same way), and nothing downstream of a failed
+The DAG holds no logic: each task calls one step of ``kho.pipeline``. The raw load and the
+integration run their zone's suite on what they wrote; quality gates fail the run without retries (a rerun would fail the same way), and nothing downstream of a failed
 gate runs, so the previously published mart keeps serving (write-audit-publish).
 
 Run it without a scheduler: ``kho run population_pipeline --date 2026-11-27``.
@@ -61,7 +61,7 @@ def population_pipeline():
     def ingest_raw() -> dict:
         from kho.pipeline import ingest
 
-        return ingest(_logical_date(), run_id=_run_id())
+        return _gate(ingest, _logical_date())
 
     @task(outlets=[PROCESSED], pool="processed.population.citizen")
     def process(_: dict) -> dict:
@@ -79,7 +79,7 @@ def population_pipeline():
     def integrate(_: dict) -> dict:
         from kho.pipeline import integrate as step
 
-        return step(_logical_date(), run_id=_run_id())
+        return _gate(step, _logical_date())
 
     @task
     def build_marts(_: dict) -> dict:

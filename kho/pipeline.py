@@ -33,7 +33,9 @@ def _spark(settings: Settings):
 
 
 def ingest(logical_date: date, *, run_id: str = "", settings: Settings | None = None) -> dict[str, Any]:
-    """The residence register through the source registry's loader (snapshot diff; writes its own run-log row)."""
+    """The residence register through the source registry's loader (snapshot diff; writes its own run-log row),
+    then its raw contract suite on the batch written (a failure raises QualityGateFailed)."""
+    from kho import quality_gate
     from kho.ingest.loader import day_interval, load_object
     from kho.ingest.registry import load_registry
 
@@ -43,7 +45,10 @@ def ingest(logical_date: date, *, run_id: str = "", settings: Settings | None = 
                            run_id=run_id, dag_id="population_pipeline")
     log.info("raw: read %s, wrote %s (%s tombstones)%s", result.rows_read, result.rows_written, result.tombstones,
              f" as {result.batch_id}" if result.rows_written else f" ({result.skipped})")
-    return result.as_dict() | {"files": len(result.files)}
+    gate = quality_gate.check_load(settings, [result], run_id=run_id, dag_id="population_pipeline",
+                                   logical_date=logical_date)
+    quality_gate.refresh_data_docs()
+    return result.as_dict() | {"files": len(result.files), "quality": gate.as_dict()}
 
 
 def _process_state_tables(settings: Settings) -> dict[str, str]:
@@ -141,6 +146,8 @@ def _restore(settings: Settings, previous: dict[str, int | None]) -> list[str]:
 
 
 def integrate(logical_date: date, *, run_id: str = "", settings: Settings | None = None) -> dict[str, Any]:
+    """The citizen entity (SCD2 MERGE), then its integrated suite on the versions this run wrote."""
+    from kho import quality_gate
     from spark_jobs import citizen_integrated
 
     settings = settings or get_settings()
@@ -149,7 +156,10 @@ def integrate(logical_date: date, *, run_id: str = "", settings: Settings | None
         rec.batch_id, rec.target, rec.rows_out = summary["batch_id"], summary["target"], summary["active"]
         rec.delta_version = summary["delta_version"]
         rec.details = {k: summary[k] for k in ("inserted", "changed", "deleted", "unchanged", "compared", "versions")}
-    return summary
+    gates = quality_gate.check_integrated(settings, "citizen_integrated", summary, logical_date=logical_date,
+                                          run_id=run_id, dag_id="population_pipeline")
+    quality_gate.refresh_data_docs()
+    return summary | {"quality": [g.as_dict() for g in gates]}
 
 
 # The marts this pipeline owns: the population structure and what it is built from.

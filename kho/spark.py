@@ -222,4 +222,7 @@ def get_spark(settings: Settings, app_name: str = "kho") -> SparkSession:
         builder = builder.config(key, value)
     spark = builder.getOrCreate()
     spark.sparkContext.setLogLevel("ERROR")
+    # py4j logs each connection it closes at INFO, also from __del__ at interpreter exit,
+    # after pytest or Airflow closed the log stream ("I/O operation on closed file")
+    logging.getLogger("py4j").setLevel(logging.WARNING)
     return spark
