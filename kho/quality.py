@@ -333,11 +333,13 @@ def validate_duckdb_table(
                     name=names.asset, query=f"SELECT * FROM {_qualified(schema, table_name)}"
                 )
             batch_def = asset.add_batch_definition_whole_table(names.batch_definition)
-            validation_def = _upsert_validation_definition(
-                context, gx.ValidationDefinition(name=names.validation, data=batch_def, suite=gx_suite)
+            batch_def.save()
+            validation_def = _upsert(
+                context.validation_definitions,
+                gx.ValidationDefinition(name=names.validation, data=batch_def, suite=gx_suite),
             )
-            checkpoint = _upsert_checkpoint(
-                context,
+            checkpoint = _upsert(
+                context.checkpoints,
                 gx.Checkpoint(
                     name=names.checkpoint,
                     validation_definitions=[validation_def],
@@ -773,38 +775,26 @@ def _remove_empty_dirs(top: Path) -> None:
                 os.rmdir(dirpath)  # fails (and is skipped) unless empty
 
 
-def _upsert_validation_definition(context, validation):
-    """Save a validation definition by name, without re-saving its suite.
+def _upsert(factory, obj):
+    """Save a GX validation definition or checkpoint by name (``factory``: the context's
+    ``validation_definitions`` or ``checkpoints``) without re-saving the suite behind it.
 
     GX's ``add_or_update`` rewrites the suite each time (twice per checkpoint: once more via
     the checkpoint's own ``add_or_update``), matching every expectation against every stored
     one, which is quadratic in the suite's size: 0.27 s per validation for a 51-expectation
     mart suite, more than the validation itself. The suite here was just read from its
-    committed file, unchanged, so only the definition (and its batch definition) is saved.
+    committed file, unchanged, so only the object itself is saved (a validation definition's
+    batch definition first, by the caller).
     """
     from great_expectations.exceptions import DataContextError
 
-    validation.data.save()
     try:
-        existing = context.validation_definitions.get(name=validation.name)
+        existing = factory.get(name=obj.name)
     except DataContextError:
-        return context.validation_definitions.add(validation)
-    validation.id = existing.id
-    validation.save()
-    return validation
-
-
-def _upsert_checkpoint(context, checkpoint):
-    """Save a checkpoint by name; its validation definitions are already saved (see above)."""
-    from great_expectations.exceptions import DataContextError
-
-    try:
-        existing = context.checkpoints.get(name=checkpoint.name)
-    except DataContextError:
-        return context.checkpoints.add(checkpoint)
-    checkpoint.id = existing.id
-    checkpoint.save()
-    return checkpoint
+        return factory.add(obj)
+    obj.id = existing.id
+    obj.save()
+    return obj
 
 
 def _render_data_docs(context, result_ids: list, *, index: bool) -> None:
