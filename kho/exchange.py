@@ -24,9 +24,10 @@ Rules, and why:
 * **Stable bytes.** Rows are sorted by the IOC key (indicator, period type, period, admin
   unit), dates and timestamps are ISO 8601, so two exports of the same data diff cleanly.
 
-The export targets the embedded profile's local disk (``lake/exchange``). Exporting to the
-cluster profile's ``exchange`` bucket is not implemented yet: it needs a different
-publication step (object stores have no atomic folder rename) and is refused with a message.
+The export targets the embedded profile's local disk (``lake/exchange``) or, on the cluster
+profile, the ``exchange`` bucket: object stores have no atomic folder rename, so there the
+same steps run on a local mirror that ``kho.exchange_store`` pulls from the bucket before
+and pushes to it after (data files first, the manifest last as the version's commit).
 
 Configuration a data engineer edits (schedule, tables, formats, retention) is
 ``kho/exports.yaml``, validated by :func:`load_export_config`. The Airflow DAG is
@@ -40,6 +41,7 @@ from __future__ import annotations
 
 import csv
 import errno
+import logging
 import hashlib
 import json
 import os
@@ -60,6 +62,8 @@ if TYPE_CHECKING:
     import pyarrow as pa
 
     from kho.settings import Settings
+
+log = logging.getLogger(__name__)
 
 FORMATS = ("csv", "parquet")
 IOC_DOMAIN = "ioc"
@@ -247,13 +251,61 @@ def load_export_config(path: Path | None = None, *, env: Mapping[str, str] | Non
 
 # -- locations -----------------------------------------------------------------------------------
 
-def exchange_root(settings: Settings) -> Path:
-    """``<lake root>/exchange`` on local disk; object storage is refused (not implemented yet)."""
+def remote_exchange_root(settings: Settings) -> str | None:
+    """The exchange's ``s3://`` URI on the cluster profile; None when it is on local disk."""
     root = zone_root(settings.lake_root, Zone.EXCHANGE)
-    if is_object_store(root) or "://" in root:
-        raise ExportError(f"the exchange at {root} is on object storage; exporting there is not implemented yet "
-                          "(the embedded profile's local lake/exchange is)")
-    return Path(root)
+    if is_object_store(root):
+        return root
+    if "://" in root:
+        raise ExportError(f"the exchange at {root} is neither a local folder nor s3://")
+    return None
+
+
+def exchange_root(settings: Settings) -> Path:
+    """Where export files are written: ``<lake root>/exchange`` on local disk, or the local
+    mirror of the exchange bucket (``<state dir>/exchange-mirror/<bucket>/<prefix>``)."""
+    remote = remote_exchange_root(settings)
+    if remote is None:
+        return Path(zone_root(settings.lake_root, Zone.EXCHANGE))
+    from kho.exchange_store import bucket_path
+
+    return settings.state_dir / "exchange-mirror" / bucket_path(remote)
+
+
+_MIRROR_DEPTH = 0
+
+
+def _mirrored(fn):
+    """Run ``fn`` on an up-to-date mirror of the exchange bucket and publish what it wrote.
+
+    On local disk: ``fn`` as it is. Nested calls (export_all -> export_table -> write_index)
+    pull once at the outermost call and push once when it ends, also when it raised: every
+    version finished before the error is complete in the mirror and is published.
+    """
+    import functools
+
+    @functools.wraps(fn)
+    def wrapper(settings, *args, **kwargs):
+        global _MIRROR_DEPTH
+        remote = remote_exchange_root(settings)
+        if remote is None or _MIRROR_DEPTH:
+            return fn(settings, *args, **kwargs)
+        from kho import exchange_store as store
+
+        filesystem = store.filesystem()
+        base = f"{store.bucket_path(remote)}/{IOC_DOMAIN}"
+        local = ioc_exchange_dir(settings)
+        pulled = store.pull(filesystem, base, local)
+        log.info("%s", store.describe(pulled, f"exchange mirror <- {remote}/{IOC_DOMAIN}"))
+        _MIRROR_DEPTH += 1
+        try:
+            return fn(settings, *args, **kwargs)
+        finally:
+            _MIRROR_DEPTH -= 1
+            pushed = store.push(filesystem, local, base)
+            log.info("%s", store.describe(pushed, f"exchange mirror -> {remote}/{IOC_DOMAIN}"))
+
+    return wrapper
 
 
 def ioc_exchange_dir(settings: Settings) -> Path:
@@ -270,8 +322,11 @@ def discover_tables(settings: Settings) -> list[str]:
     """Every published IOC KPI table: the Delta tables under ``topic/ioc/``, by name."""
     root = zone_root(settings.lake_root, Zone.TOPIC) + f"/{IOC_DOMAIN}"
     if is_object_store(root):
-        raise ExportError(f"listing {root} on object storage is not implemented yet; name the tables in "
-                          "kho/exports.yaml (tables: [...]) or export on the embedded profile")
+        from kho import exchange_store as store
+
+        filesystem, base = store.filesystem(), store.bucket_path(root)
+        return [name for name in store.list_dirs(filesystem, base)
+                if _NAME.match(name) and "_delta_log" in store.list_dirs(filesystem, f"{base}/{name}")]
     folder = Path(root)
     if not folder.is_dir():
         return []
@@ -454,6 +509,7 @@ def _base_manifest(settings: Settings, snap: _Snapshot, table_path: str, name: s
     }
 
 
+@_mirrored
 def export_table(settings: Settings, table_path: str, *, name: str, formats: Iterable[str] = FORMATS,
                  version: int | None = None, keep_versions: int | None = None,
                  export_run_id: str | None = None, update_index: bool = True) -> ExportResult:
@@ -774,6 +830,7 @@ def _prune(table_dir: Path, keep: int) -> tuple[int, ...]:
     return tuple(doomed)
 
 
+@_mirrored
 def build_index(settings: Settings) -> dict[str, Any]:
     """Every exported table with its versions (read from the manifests) and its latest version."""
     root = ioc_exchange_dir(settings)
@@ -794,6 +851,7 @@ def build_index(settings: Settings) -> dict[str, Any]:
     return {"index_version": MANIFEST_VERSION, "tables": tables}
 
 
+@_mirrored
 def write_index(settings: Settings) -> dict[str, Any]:
     """Rebuild ``ioc/index.json`` from the version folders (they are the truth) and replace it atomically."""
     index = build_index(settings)
@@ -827,6 +885,7 @@ class ExportRun:
         return not self.failures
 
 
+@_mirrored
 def export_all(settings: Settings, config: ExportConfig | None = None, *,
                export_run_id: str | None = None) -> ExportRun:
     """Export every configured (default: every published) IOC table; one failure does not stop the others."""

@@ -310,6 +310,60 @@ def test_duckdb_reads_the_table_through_the_secret(s3: S3Settings, concurrent_ta
     assert (n, writers) == (WRITERS * COMMITS_PER_WRITER + 1, WRITERS)
 
 
+# --- the IOC exchange on the exchange bucket -------------------------------------------------
+
+def test_kpi_export_publishes_verifiable_versions_to_the_exchange_bucket(minio_env: dict[str, str], tmp_path: Path,
+                                                                        monkeypatch: pytest.MonkeyPatch) -> None:
+    """kho.exchange on the cluster profile: a published IOC table in s3://topic exported to
+    s3://exchange through the local mirror; a fresh mirror elsewhere pulls and verifies it."""
+    import json
+    from datetime import date
+
+    from deltalake import CommitProperties, write_deltalake
+
+    from kho import exchange as ex
+    from kho import exchange_store as store
+    from kho.settings import get_settings
+    from tests.unit.test_exchange import ioc_rows
+
+    for name, value in minio_env.items():
+        monkeypatch.setenv(name, value)
+    prefix = f"kho-tests/{RUN_ID}/export"
+    monkeypatch.setenv("KHO_LAKE_ROOT", f"s3://{{zone}}/{prefix}")
+    monkeypatch.setenv("KHO_STATE_DIR", str(tmp_path / "state"))
+    get_settings.cache_clear()
+    try:
+        settings = get_settings()
+        day = date(2026, 11, 27)
+        meta = {"kho.logical_date": day.isoformat(), "kho.run_id": "run-1", "kho.data_version": f"dv-{day}",
+                "kho.quality": json.dumps({"verdict": "passed", "suites": {"topic_ioc_ioc_citizen": True}})}
+        write_deltalake(ex.topic_table_path(settings, "ioc_citizen"), ioc_rows(day), mode="overwrite",
+                        storage_options=delta_rs_storage_options(s3_settings_from_env(minio_env)),
+                        commit_properties=CommitProperties(custom_metadata=meta))
+        assert ex.discover_tables(settings) == ["ioc_citizen"]
+
+        run = ex.export_all(settings, ex.ExportConfig())
+        assert run.ok and [r.status for r in run.results] == ["exported"]
+        filesystem, base = store.filesystem(), f"exchange/{prefix}/ioc"
+        in_bucket = store.list_files(filesystem, base)
+        assert set(in_bucket) == {"index.json", "ioc_citizen/latest.json", "ioc_citizen/v0/manifest.json",
+                                  "ioc_citizen/v0/ioc_citizen.csv", "ioc_citizen/v0/ioc_citizen.parquet"}
+
+        # the IOC's side: another machine pulls the bucket and checks every file against the manifest
+        elsewhere = tmp_path / "ioc-pull"
+        store.pull(filesystem, base, elsewhere)
+        assert ex.verify(elsewhere / "ioc_citizen" / "v0") == []
+        latest = json.loads((elsewhere / "ioc_citizen" / "latest.json").read_text())
+        assert latest["delta_version"] == 0 and latest["row_count"] == ioc_rows(day).num_rows
+
+        # a rerun finds the version in place: verified, reported unchanged, the bucket untouched
+        again = ex.export_all(settings, ex.ExportConfig())
+        assert [r.status for r in again.results] == ["unchanged"]
+        assert store.list_files(filesystem, base) == in_bucket
+    finally:
+        get_settings.cache_clear()
+
+
 # --- Spark standalone + S3A -------------------------------------------------------------------
 
 def _s3a_classpath() -> list[Path]:

@@ -345,10 +345,62 @@ def test_export_all_discovers_tables_and_one_refusal_does_not_stop_the_others(se
         ex.tables_to_export(settings, ex.ExportConfig(tables=("ioc_citizen", "ioc_public_service")))
 
 
-def test_object_storage_exchange_is_refused_with_a_message(settings):
-    s3 = dataclasses.replace(settings, lake_root="s3://{zone}")
-    with pytest.raises(ex.ExportError, match="on object storage; exporting there is not implemented yet"):
-        ex.exchange_root(s3)
+def test_an_object_storage_exchange_is_written_through_a_local_mirror(settings):
+    s3 = dataclasses.replace(settings, lake_root="s3://{zone}/city")
+    assert ex.remote_exchange_root(s3) == "s3://exchange/city"
+    assert ex.exchange_root(s3) == s3.state_dir / "exchange-mirror" / "exchange" / "city"
+    assert ex.remote_exchange_root(settings) is None  # local disk: no mirror
+    with pytest.raises(ex.ExportError, match="neither a local folder nor s3://"):
+        ex.exchange_root(dataclasses.replace(settings, lake_root="hdfs://namenode/lake"))
+
+
+def test_the_mirror_sync_publishes_manifests_last_and_never_reuploads_a_version(tmp_path):
+    """kho.exchange_store against pyarrow's local file system standing in for the bucket."""
+    from pyarrow import fs
+
+    from kho import exchange_store as store
+
+    local_fs = fs.LocalFileSystem()
+    uploads: list[str] = []
+    real_open = local_fs.open_output_stream
+
+    class Spy:
+        def __getattr__(self, name):
+            return getattr(local_fs, name)
+
+        def open_output_stream(self, path, *args, **kwargs):
+            uploads.append(path.rsplit("/", 2)[-2] + "/" + path.rsplit("/", 1)[-1])
+            return real_open(path, *args, **kwargs)
+
+    bucket = tmp_path / "bucket" / "ioc"
+    bucket.mkdir(parents=True)
+    mirror = tmp_path / "mirror"
+    (mirror / "ioc_citizen" / "v0").mkdir(parents=True)
+    for name in ("ioc_citizen.parquet", "manifest.json", "ioc_citizen.csv"):
+        (mirror / "ioc_citizen" / "v0" / name).write_text(name)
+    (mirror / "ioc_citizen" / "latest.json").write_text('{"delta_version": 0}')
+    (mirror / "index.json").write_text("{}")
+    spy = Spy()
+
+    first = store.push(spy, mirror, str(bucket))
+    assert uploads[:3] == ["v0/ioc_citizen.csv", "v0/ioc_citizen.parquet", "v0/manifest.json"]  # manifest last
+    assert set(first.copied) == {"ioc_citizen/v0/ioc_citizen.csv", "ioc_citizen/v0/ioc_citizen.parquet",
+                                 "ioc_citizen/v0/manifest.json", "ioc_citizen/latest.json", "index.json"}
+    uploads.clear()
+    assert store.push(spy, mirror, str(bucket)).copied == [] and uploads == []  # nothing new: nothing moves
+
+    # another machine's mirror starts empty and pulls everything; a pruned version leaves both
+    other = tmp_path / "other"
+    assert len(store.pull(local_fs, str(bucket), other).copied) == 5
+    assert (other / "ioc_citizen" / "v0" / "manifest.json").read_text() == "manifest.json"
+    for f in (mirror / "ioc_citizen" / "v0").iterdir():
+        f.unlink()
+    (mirror / "ioc_citizen" / "v0").rmdir()
+    gone = store.push(spy, mirror, str(bucket))
+    assert gone.deleted[0] == "ioc_citizen/v0/manifest.json" and len(gone.deleted) == 3  # uncommit first
+    assert store.pull(local_fs, str(bucket), other).deleted == sorted(
+        f"ioc_citizen/v0/{n}" for n in ("ioc_citizen.csv", "ioc_citizen.parquet", "manifest.json"))
+    assert not (other / "ioc_citizen" / "v0").exists()
 
 
 # -- configuration -----------------------------------------------------------------------------------
