@@ -142,6 +142,15 @@ def _sqlite_abs(root: Path, url: str) -> str:
     return url
 
 
+def _serving_db(root: Path, state_dir: Path, value: str) -> Path:
+    """The serving DuckDB file: a file DuckDB can lock, so never inside an object-store lake
+    (a profile's ``{lake_root}/_serving/...`` with ``KHO_LAKE_ROOT=s3://...`` falls back to
+    ``{state_dir}/serving/kho.duckdb``)."""
+    if "://" in value:
+        return state_dir / "serving" / "kho.duckdb"
+    return _abs(root, value)
+
+
 def load_settings(profile: str | None = None) -> Settings:
     root = project_root()
     profile = profile or os.environ.get("KHO_PROFILE", "embedded")
@@ -181,7 +190,7 @@ def load_settings(profile: str | None = None) -> Settings:
         project_root=root,
         lake_root=lake_root,
         state_dir=state_dir,
-        serving_db=_abs(root, expand(str(pick("serving_db", "{state_dir}/serving/kho.duckdb")))),
+        serving_db=_serving_db(root, state_dir, expand(str(pick("serving_db", "{state_dir}/serving/kho.duckdb")))),
         sources=sources,
         spark=spark,
         pseudonym_key_file=_abs(root, expand(str(pick("pseudonym_key_file", "{state_dir}/secrets/pseudonym.key")))),

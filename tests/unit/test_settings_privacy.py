@@ -89,7 +89,10 @@ def test_relative_overrides_are_relative_to_the_project_root(isolated_settings,
 
 def test_uri_lake_root_is_kept_verbatim(isolated_settings, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KHO_LAKE_ROOT", "s3a://kho-lake/prod")
-    assert load_settings().lake_root == "s3a://kho-lake/prod"
+    settings = load_settings()
+    assert settings.lake_root == "s3a://kho-lake/prod"
+    # the embedded profile keeps its serving file in the lake; a DuckDB file cannot live on S3
+    assert settings.serving_db == settings.state_dir / "serving" / "kho.duckdb"
 
 
 def test_project_root_override(isolated_settings, monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
