@@ -390,11 +390,13 @@ def _population_pipeline(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     return pipeline.publish_marts(day, pipeline.audit_marts(day, built))
 
 
-def test_population_pipeline_on_minio_publishes_the_same_mart_as_on_local_disk(
-        minio_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 7: the profile changes where the data lives, not what the marts say. The same
-    source (seed, scale) through raw, processed, integrated and the population mart, once on
-    a local lake and once on MinIO (delta-rs, Spark through S3A, dbt-duckdb through httpfs)."""
+def test_population_pipeline_on_the_cluster_publishes_the_same_mart_as_embedded(
+        spark_master: str, minio_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 7: the profile changes where the data lives and runs, not what the marts say. The
+    same source (seed, scale) through raw, processed, integrated and the population mart, once
+    on the embedded profile (local disk, Spark local[2]) and once on the cluster's (MinIO for
+    every zone: delta-rs, Spark through S3A, dbt-duckdb through httpfs; the Spark jobs on the
+    standalone master and its two workers)."""
     from deltalake import DeltaTable
 
     from kho.settings import get_settings
@@ -409,12 +411,16 @@ def test_population_pipeline_on_minio_publishes_the_same_mart_as_on_local_disk(
     try:
         # MinIO first: Spark's JVM gets the S3A jars on its class path only when it starts
         remote = _population_pipeline({**common, **minio_env, "KHO_LAKE_ROOT": f"s3://{{zone}}/{prefix}",
-                                       "KHO_STATE_DIR": str(tmp_path / "state-s3")}, monkeypatch)
+                                       "KHO_STATE_DIR": str(tmp_path / "state-s3"), "KHO_SPARK_MASTER": spark_master},
+                                      monkeypatch)
+        from pyspark.sql import SparkSession
+
+        assert SparkSession.getActiveSession().sparkContext.master == spark_master  # the jobs ran on the cluster
         remote_rows = DeltaTable(f"s3://topic/{prefix}/citizen/population_by_commune_sex_age",
                                  storage_options=delta_rs_storage_options(s3_settings_from_env(minio_env))
                                  ).to_pyarrow_table()
         assert remote["serving_db"] == str(tmp_path / "state-s3" / "serving" / "kho.duckdb")
-        for name in minio_env:  # the local run must not see the object store at all
+        for name in [*minio_env, "KHO_SPARK_MASTER"]:  # the embedded run sees no cluster at all
             monkeypatch.delenv(name)
         local = _population_pipeline({**common, "KHO_LAKE_ROOT": str(tmp_path / "lake"),
                                       "KHO_STATE_DIR": str(tmp_path / "state-local")}, monkeypatch)
