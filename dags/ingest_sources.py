@@ -26,6 +26,7 @@ import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
 
 from kho.ingest.registry import load_registry, raw_table
+from kho.quality_gate import rebuild_data_docs_index
 
 NON_RETRYABLE = ("SchemaPolicyError", "SourceSchemaError", "ReconciliationError", "DuplicateBatchError",
                  "ConnectionNotFound", "QualityGateFailed")
@@ -59,14 +60,6 @@ def _load(system: str, object_name: str) -> list[dict]:
     return [r.as_dict() | {"files": len(r.files), "quality": gate.as_dict()} for r in results]
 
 
-def _data_docs() -> None:
-    """Rebuild the Data Docs index once, after every gate of the run (each gate renders only its
-    own page; a failed one rebuilds the index at once)."""
-    from kho import quality
-
-    quality.refresh_data_docs()
-
-
 def build(system: str):
     """The DAG of one registered source system."""
     source = load_registry().get(system)
@@ -93,7 +86,7 @@ def build(system: str):
                               outlets=[Asset(name=str(ref).replace("/", "."), uri=f"file:///kho/{ref}")],
                               doc_md=f"{obj.description} `{obj.source}` -> `{ref}` ({obj.load_mode})")(_load)(
                 source.system, obj.name))
-        loads >> task(task_id="data_docs", trigger_rule="all_done", retries=0)(_data_docs)()
+        loads >> task(task_id="data_docs", trigger_rule="all_done", retries=0)(rebuild_data_docs_index)()
 
     return ingest()
 

@@ -18,6 +18,7 @@ import pendulum
 from airflow.sdk import Asset, dag, get_current_context, task
 
 from kho.processed.catalog import domains
+from kho.quality_gate import rebuild_data_docs_index
 
 
 def _process(table: str) -> dict:
@@ -42,14 +43,6 @@ def _process(table: str) -> dict:
     return summary | {"quality": gate.as_dict()}
 
 
-def _data_docs() -> None:
-    """Rebuild the Data Docs index once, after every gate of the run (each gate renders only its
-    own page; a failed one rebuilds the index at once)."""
-    from kho import quality
-
-    quality.refresh_data_docs()
-
-
 def _asset(ref) -> Asset:
     return Asset(name=str(ref).replace("/", "."), uri=f"file:///kho/{ref}")
 
@@ -72,7 +65,7 @@ def build(domain: str, tables):
     def process():
         loads = [task(task_id=spec.name, pool=f"processed.{spec.domain}.{spec.name}",
                       outlets=[_asset(spec.ref)])(_process)(f"{domain}.{spec.name}") for spec in tables]
-        loads >> task(task_id="data_docs", trigger_rule="all_done", retries=0)(_data_docs)()
+        loads >> task(task_id="data_docs", trigger_rule="all_done", retries=0)(rebuild_data_docs_index)()
 
     return process()
 

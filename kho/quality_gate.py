@@ -389,32 +389,6 @@ def _row_count(path: str) -> int:
     return DeltaTable(path, storage_options=storage_options()).to_pyarrow_dataset().count_rows()
 
 
-def check_mart(settings: Settings, build_db: Path | str, mart: str, *, run_id: str = "",
-               logical_date: date | None = None, dag_id: str = "") -> GateResult:
-    """A built mart (``"<schema>.<model>"`` in the dbt build file) against its ``topic_`` suite.
-
-    Marts are rebuilt whole by every dbt build, so the whole mart is its batch; the table is
-    validated where dbt built it (no copy). For kho.marts' audit step.
-    """
-    from kho import quality, runlog
-    from kho.quality_suites import suite_for
-
-    suite = suite_for("topic", mart)
-    day = logical_date or datetime.now(timezone.utc).date()
-    t0 = time.perf_counter()
-    verdict = quality.validate_duckdb_table(suite, build_db, mart, data_docs_index=False)
-    rows = verdict.to_rows(logical_date=day.isoformat(), run_id=run_id, zone="topic")
-    runlog.write_quality_rows(settings, rows)
-    counted = next((o.element_count for o in verdict.outcomes if o.element_count is not None), 0) or 0
-    result = GateResult("topic", mart, suite, (), counted, passed=verdict.passed,
-                        failures=tuple(o.describe() for o in verdict.failures("critical")),
-                        warnings=tuple(o.describe() for o in verdict.failures("warning")),
-                        seconds=round(time.perf_counter() - t0, 3),
-                        timings={"validate": verdict.duration_s or 0.0},
-                        data_docs=str(verdict.data_docs) if verdict.data_docs else None)
-    return result
-
-
 def refresh_data_docs() -> None:
     """Rebuild the Data Docs index once, after a stage's gates (each renders only its own page;
     a failed gate rebuilds the index itself). Cheap to call when GX was never imported: no-op."""
@@ -422,6 +396,14 @@ def refresh_data_docs() -> None:
 
     if "great_expectations" not in sys.modules and _WARM is None:
         return
+    from kho import quality
+
+    quality.refresh_data_docs()
+
+
+def rebuild_data_docs_index() -> None:
+    """The ``data_docs`` task that ends a stage's DAG: rebuild the index in its own process
+    (which imports GX), after every gate of the run rendered its own page."""
     from kho import quality
 
     quality.refresh_data_docs()
