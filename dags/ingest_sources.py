@@ -48,7 +48,8 @@ def _load(system: str, object_name: str) -> list[dict]:
     if obj.cadence and not is_due(obj.cadence, interval, source.timezone):
         raise AirflowSkipException(f"{object_name} runs on {obj.cadence}; not due for this interval")
     settings = get_settings()
-    quality_gate.warm_up()  # GX imports in the background while the load runs
+    # No quality_gate.warm_up() here: a load is CPU-bound Python and Arrow, and importing GX
+    # beside it on two cores made the population load twice as slow (bench/quality_overhead.py).
     try:
         results = load_object(settings, source, obj, interval, run_id=str(context["run_id"]),
                               dag_id=f"ingest_{system}")

@@ -1,7 +1,8 @@
 """Quality gates at the zone boundaries: validate only what a run just wrote.
 
-After a step writes a table, :func:`check` copies the new rows (and only those) from the
-Delta table into one scratch DuckDB file, validates them with the table's expectation suite
+After a step writes a table, :func:`check` makes the new rows (and only those) a table of one
+scratch DuckDB file (a view over the Delta files that hold the batch where that is exact,
+:mod:`kho.gate_views`; a copy otherwise), validates them with the table's expectation suite
 through GX's SQL engine on DuckDB (:mod:`kho.quality`; never pandas, pitfall 16), appends
 one row per expectation to ``_system/quality/quality_results``, lets the checkpoint rebuild
 the Data Docs, writes a run-log row (step ``quality_<zone>``) and raises
@@ -25,8 +26,9 @@ rollback is at the mart boundary (kho.marts) and in the population pipeline's pr
 
 Cost (field-pitfalls 16/17): one DuckDB file per gate call, reused under a stable name per
 table; one GX context per process (kho.quality caches it); GX is imported only on the first
-gate of a process (about 3 s), which :func:`warm_up` can start in the background while the
-guarded step runs.
+gate of a process (5-7 s), which :func:`warm_up` can start in the background while a guarded
+step that waits on another process (Spark's JVM) runs. Not beside a CPU-bound Python step:
+on two cores that made a raw load twice as slow (bench/README.md).
 """
 
 from __future__ import annotations
@@ -122,13 +124,16 @@ def scratch_db(settings: Settings, zone: str, ref: TableRef | str) -> Path:
 
 
 def check(settings: Settings, zone: str, table_ref: TableRef | str, *, suite: str | None = None,
-          batch_filter: str | None, batch_ids: Sequence[str] = (), run_id: str = "",
+          batch_filter: str | None, batch_ids: Sequence[str] = (), batch_column: str | None = None,
+          run_id: str = "",
           logical_date: date | None = None, dag_id: str = "", raise_on_failure: bool = True) -> GateResult:
     """Validate the rows of ``table_ref`` matching ``batch_filter`` (None: the whole table).
 
     ``batch_filter`` is a DuckDB predicate over the table (see :func:`sql_in`), which a
     sub-query may name ``source``;
-    ``batch_ids`` is what the quality results and the run log record as the batch.
+    ``batch_ids`` is what the quality results and the run log record as the batch;
+    ``batch_column``: when ``batch_filter`` is exactly ``batch_column IN batch_ids``, say so,
+    and a local table's batch is validated in place (no copy, :mod:`kho.gate_views`).
     Raises :class:`QualityGateFailed` when a critical expectation fails (unless
     ``raise_on_failure`` is False), after the results are stored.
     """
@@ -151,7 +156,7 @@ def check(settings: Settings, zone: str, table_ref: TableRef | str, *, suite: st
         db.parent.mkdir(parents=True, exist_ok=True)
         with _exclusive(db.with_suffix(".lock")):
             db.unlink(missing_ok=True)
-            rows = _materialise(settings, ref, db, batch_filter)
+            rows = _materialise(settings, ref, db, batch_filter, batch_column, batches)
             timings["materialise"] = round(time.perf_counter() - t0, 3)
             rec.rows_in = rows
             if rows == 0:
@@ -186,8 +191,13 @@ def check(settings: Settings, zone: str, table_ref: TableRef | str, *, suite: st
     return result
 
 
-def _materialise(settings: Settings, ref: TableRef, db: Path, batch_filter: str | None) -> int:
-    """Copy the rows of ``ref`` matching ``batch_filter`` into table ``<name>`` of ``db``.
+def _materialise(settings: Settings, ref: TableRef, db: Path, batch_filter: str | None,
+                 batch_column: str | None = None, batch_ids: Sequence[str] = ()) -> int:
+    """Make the rows of ``ref`` matching ``batch_filter`` table (or view) ``<name>`` of ``db``.
+
+    When the batch is ``batch_column IN batch_ids`` on a local lake, a view over the Delta
+    table's files that may hold it (kho.gate_views: no copy, the larger the batch the more
+    it saves). Otherwise the rows are copied:
 
     The Delta table is read through delta-rs as an Arrow dataset, which DuckDB scans with the
     filter pushed down (file statistics skip files without the batch): a plain DuckDB file, no
@@ -197,8 +207,19 @@ def _materialise(settings: Settings, ref: TableRef, db: Path, batch_filter: str 
     import duckdb
     from deltalake import DeltaTable
 
-    from kho.lake import storage_options
+    from kho.gate_views import create_batch_view
+    from kho.lake import is_object_store, storage_options
 
+    path = ref.path(settings)
+    if batch_column and batch_ids and not is_object_store(str(path)):
+        con = duckdb.connect(str(db))
+        try:
+            rows = create_batch_view(con, ref.name, str(path), batch_column, batch_ids)
+        finally:
+            con.close()
+        if rows is not None:
+            return rows
+        db.unlink(missing_ok=True)
     dataset = DeltaTable(ref.path(settings), storage_options=storage_options()).to_pyarrow_dataset()
     where = f" WHERE {batch_filter}" if batch_filter else ""
     con = duckdb.connect(str(db))
@@ -276,6 +297,7 @@ def check_load(settings: Settings, results: Any, *, run_id: str = "", dag_id: st
         reasons = sorted({_field(r, "skipped") or "nothing written" for r in items})
         return GateResult("raw", target, suite, (), 0, passed=True, skipped="; ".join(reasons))
     return check(settings, "raw", target, suite=suite, batch_filter=sql_in("_batch_id", batches), batch_ids=batches,
+                 batch_column="_batch_id",
                  run_id=run_id, logical_date=day, dag_id=dag_id or f"ingest_{system}")
 
 
@@ -306,6 +328,7 @@ def check_processed(settings: Settings, spec: Any, summary: Mapping[str, Any], *
         return GateResult("processed", str(table.ref), processed_suite_name(table.domain, table.name), (), 0,
                           passed=True, skipped=summary.get("skipped") or "no raw batches processed")
     return check(settings, "processed", table.ref, batch_filter=sql_in("_batch_id", batches), batch_ids=batches,
+                 batch_column="_batch_id",
                  run_id=run_id, logical_date=logical_date, dag_id=dag_id or f"process_{table.domain}")
 
 
