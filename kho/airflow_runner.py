@@ -69,20 +69,28 @@ def ensure_metadata_db(settings: Settings) -> None:
         raise RuntimeError(f"airflow db migrate failed:\n{proc.stderr[-3000:]}")
 
 
+def pools_document(pools: dict[str, str] | None = None, slots: int = 1) -> dict[str, dict]:
+    """What ``airflow pools import`` reads: the single-slot pool of every raw, processed and
+    integrated table (from the source registry and the table catalogs) unless ``pools`` given.
+    ``python -m kho.airflow_runner pools`` prints it, for a scheduler this module does not run
+    (infra/local/airflow-cluster.sh, the compose and Helm deployments)."""
+    if pools is None:
+        from kho.ingest.registry import load_registry
+        from kho.ingest.runner import pools as registry_pools
+
+        pools = registry_pools(load_registry())
+    return {name: {"slots": slots, "description": desc, "include_deferred": False} for name, desc in pools.items()}
+
+
 def ensure_pools(settings: Settings, pools: dict[str, str] | None = None, slots: int = 1) -> int:
-    """Create (or update) the single-slot pool of every raw table, from the source registry.
+    """Create (or update) the single-slot pool of every table a DAG writes (:func:`pools_document`).
 
     Idempotent (``airflow pools import`` upserts). Returns how many pools were declared.
     """
     import json
     import tempfile
 
-    if pools is None:
-        from kho.ingest.registry import load_registry
-        from kho.ingest.runner import pools as registry_pools
-
-        pools = registry_pools(load_registry())
-    doc = {name: {"slots": slots, "description": desc, "include_deferred": False} for name, desc in pools.items()}
+    doc = pools_document(pools, slots)
     with tempfile.NamedTemporaryFile("w", suffix=".json", delete=False) as fh:
         json.dump(doc, fh)
     try:
@@ -158,3 +166,12 @@ def run_dag(settings: Settings, dag_id: str, logical_date: date, *, retries: int
     if proc.returncode != 0 and state == "success":
         state = "failed"
     return DagRunResult(dag_id, logical_date, state, log_file, tuple(dict.fromkeys(failed)), error)
+
+
+if __name__ == "__main__":
+    if sys.argv[1:] != ["pools"]:
+        sys.exit("usage: python -m kho.airflow_runner pools   (prints the pools JSON for `airflow pools import`)")
+    import json
+
+    json.dump(pools_document(), sys.stdout, indent=2, sort_keys=True)
+    print()

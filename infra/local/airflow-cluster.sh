@@ -11,6 +11,8 @@
 #                                                        the REST API; prints the run id
 #   infra/local/airflow-cluster.sh wait RUN_ID           follow that run to a terminal state through
 #                                                        the REST API; prints it; exit 0 only on success
+#   infra/local/airflow-cluster.sh delete-runs DAG_ID    forget every run of DAG_ID (a clean history
+#                                                        for a rerun of the same logical date)
 #
 # Everything is local to this machine:
 #   - metadata database `airflow` on the local PostgreSQL of infra/local/postgres.sh (started if
@@ -223,6 +225,13 @@ cmd_start() {
             die "airflow db migrate failed (log: $BASE/db-migrate.log)"
         fi
     fi
+    # One single-slot pool per table a DAG writes (one writer per Delta table); without them
+    # the scheduler never queues the tasks that name them. Idempotent (import upserts).
+    "$PYTHON" -m kho.airflow_runner pools >"$RUN_DIR/pools.json" \
+        || die "could not list the pools of the source registry (python -m kho.airflow_runner pools)"
+    "$AIRFLOW_BIN" pools import "$RUN_DIR/pools.json" >"$BASE/pools-import.log" 2>&1 \
+        || { tail -n 25 "$BASE/pools-import.log" >&2; die "airflow pools import failed (log: $BASE/pools-import.log)"; }
+    log "declared $(grep -c '"slots"' "$RUN_DIR/pools.json") pools"
     printf '%s\n' "$want_dags" >"$DAGS_FOLDER_FILE"
     local started=()
     for c in "${COMPONENTS[@]}"; do
@@ -402,13 +411,41 @@ print(runs[0]["dag_id"], runs[0]["state"]) if runs else print("")' "$run_id")"
     done
 }
 
+# delete-runs DAG_ID: forget every run of DAG_ID (and its task instances) through the REST
+# API, so a rerun for the same logical date starts from a clean history (tests, demos).
+cmd_delete_runs() {
+    local dag_id="${1:-}"
+    [ -n "$dag_id" ] || die "usage: $0 delete-runs DAG_ID"
+    case "$dag_id" in *[!A-Za-z0-9_.-]*) die "invalid DAG id '$dag_id'";; esac
+    need_airflow
+    api_login
+    api GET "/api/v2/dags/$dag_id/dagRuns?limit=100"
+    case "$API_STATUS" in
+        200) ;;
+        404) log "no DAG $dag_id in the metadata database: no runs to delete"; return 0 ;;
+        *)   printf '%s\n' "$API_BODY" >&2; die "listing the runs of $dag_id failed (HTTP $API_STATUS)" ;;
+    esac
+    local ids id q n=0
+    ids="$(printf '%s' "$API_BODY" | "$PYTHON" -c '
+import json, sys, urllib.parse
+for r in json.load(sys.stdin)["dag_runs"]:
+    print(urllib.parse.quote(r["dag_run_id"], safe=""))')"
+    for q in $ids; do
+        api DELETE "/api/v2/dags/$dag_id/dagRuns/$q"
+        [ "$API_STATUS" = 204 ] || { printf '%s\n' "$API_BODY" >&2; die "deleting run $q of $dag_id failed (HTTP $API_STATUS)"; }
+        n=$((n + 1))
+    done
+    log "deleted $n run(s) of $dag_id"
+}
+
 case "${1:-}" in
     start)   cmd_start ;;
     stop)    cmd_stop ;;
     status)  cmd_status ;;
     trigger) shift; cmd_trigger "$@" ;;
     wait)    shift; cmd_wait "$@" ;;
+    delete-runs) shift; cmd_delete_runs "$@" ;;
     *)
-        echo "usage: $0 {start|stop|status|trigger DAG_ID DATE|wait RUN_ID}" >&2
+        echo "usage: $0 {start|stop|status|trigger DAG_ID DATE|wait RUN_ID|delete-runs DAG_ID}" >&2
         exit 2 ;;
 esac

@@ -16,6 +16,7 @@ import json
 import multiprocessing as mp
 import os
 import re
+import shutil
 import stat
 import subprocess
 import sys
@@ -390,58 +391,6 @@ def _population_pipeline(env: dict[str, str], monkeypatch: pytest.MonkeyPatch) -
     return pipeline.publish_marts(day, pipeline.audit_marts(day, built))
 
 
-def test_population_pipeline_on_the_cluster_publishes_the_same_mart_as_embedded(
-        spark_master: str, minio_env: dict[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    """Issue 7: the profile changes where the data lives and runs, not what the marts say. The
-    same source (seed, scale) through raw, processed, integrated and the population mart, once
-    on the embedded profile (local disk, Spark local[2]) and once on the cluster's (MinIO for
-    every zone: delta-rs, Spark through S3A, dbt-duckdb through httpfs; the Spark jobs on the
-    standalone master and its two workers)."""
-    from deltalake import DeltaTable
-
-    from kho.settings import get_settings
-    from kho.sources import population
-
-    db = tmp_path / "population.sqlite"
-    population.generate(f"sqlite:///{db}", seed=11, sf=0.01)
-    common = {"AIRFLOW_CONN_KHO_SRC_POPULATION": f"sqlite:///{db}",
-              "KHO_PSEUDONYM_KEY_FILE": str(tmp_path / "pseudonym.key")}
-    prefix = f"kho-tests/{RUN_ID}/pipeline"
-    mart = "topic/citizen/population_by_commune_sex_age"
-    try:
-        # MinIO first: Spark's JVM gets the S3A jars on its class path only when it starts
-        remote = _population_pipeline({**common, **minio_env, "KHO_LAKE_ROOT": f"s3://{{zone}}/{prefix}",
-                                       "KHO_STATE_DIR": str(tmp_path / "state-s3"), "KHO_SPARK_MASTER": spark_master},
-                                      monkeypatch)
-        from pyspark.sql import SparkSession
-
-        assert SparkSession.getActiveSession().sparkContext.master == spark_master  # the jobs ran on the cluster
-        remote_rows = DeltaTable(f"s3://topic/{prefix}/citizen/population_by_commune_sex_age",
-                                 storage_options=delta_rs_storage_options(s3_settings_from_env(minio_env))
-                                 ).to_pyarrow_table()
-        assert remote["serving_db"] == str(tmp_path / "state-s3" / "serving" / "kho.duckdb")
-        for name in [*minio_env, "KHO_SPARK_MASTER"]:  # the embedded run sees no cluster at all
-            monkeypatch.delenv(name)
-        local = _population_pipeline({**common, "KHO_LAKE_ROOT": str(tmp_path / "lake"),
-                                      "KHO_STATE_DIR": str(tmp_path / "state-local")}, monkeypatch)
-        local_rows = DeltaTable(str(tmp_path / "lake" / mart)).to_pyarrow_table()
-    finally:
-        from pyspark.sql import SparkSession
-
-        active = SparkSession.getActiveSession()
-        if active is not None:
-            active.stop()
-        get_settings.cache_clear()
-
-    # same input Delta versions, hence the same data version; the same rows, but for when they were ingested
-    assert local["data_version"] == remote["data_version"]
-    keys = ["commune_code", "sex", "age_band"]
-    compared = [c for c in local_rows.column_names if c != "source_ingested_at"]
-    assert local_rows.num_rows == remote_rows.num_rows > 100
-    assert (local_rows.select(compared).sort_by([(k, "ascending") for k in keys]).to_pylist()
-            == remote_rows.select(compared).sort_by([(k, "ascending") for k in keys]).to_pylist())
-
-
 # --- Spark standalone + S3A -------------------------------------------------------------------
 
 def _s3a_classpath() -> list[Path]:
@@ -537,57 +486,123 @@ def test_spark_standalone_writes_parquet_to_s3a(spark_master: str, minio_env: di
     assert (n, total) == (1000, sum(range(1000)))
 
 
-# --- Airflow on PostgreSQL, driven through the REST API ---------------------------------------
+# --- Airflow on PostgreSQL, driven through the REST API, on the cluster profile ---------------
 
-SMOKE_DAG = '''
-import pendulum
-from airflow.sdk import dag, task
+AIRFLOW_LOGS = REPO_ROOT / ".cache" / "servers" / "airflow" / "logs"
 
 
-@dag(dag_id="kho_cluster_smoke", schedule=None, start_date=pendulum.datetime(2026, 1, 1, tz="UTC"),
-     catchup=False, tags=["kho-test"])
-def kho_cluster_smoke():
-    @task
-    def produce() -> int:
-        return 20
-
-    @task
-    def check(x: int) -> None:
-        assert x + 22 == 42
-
-    check(produce())
-
-
-kho_cluster_smoke()
-'''
+def _failed_task_logs(dag_id: str, run_id: str, lines: int = 40) -> str:
+    """The last lines of each task log of a run (what to read when the run did not succeed)."""
+    out = []
+    for log in sorted((AIRFLOW_LOGS / f"dag_id={dag_id}" / f"run_id={run_id}").glob("task_id=*/**/*.log")):
+        tail = log.read_text(errors="replace").splitlines()[-lines:]
+        out.append(f"--- {log.relative_to(AIRFLOW_LOGS)} ---\n" + "\n".join(tail))
+    return "\n".join(out)[-8000:] or f"(no task logs under {AIRFLOW_LOGS})"
 
 
 @pytest.fixture
-def airflow_cluster(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
-    dags = tmp_path_factory.mktemp("airflow-dags")
-    (dags / "kho_cluster_smoke.py").write_text(SMOKE_DAG)
-    env = {"AIRFLOW__CORE__DAGS_FOLDER": str(dags)}  # the throwaway DAG only, not the project's
+def airflow_on_the_cluster(spark_master: str, minio_env: dict[str, str],
+                           tmp_path: Path) -> Iterator[dict[str, str]]:
+    """Airflow (PostgreSQL, LocalExecutor, scheduler, DAG processor, API server) whose task
+    processes see the cluster profile: every zone on MinIO, the Spark jobs on the standalone
+    master, the source database as an Airflow connection. The DAGs folder holds the project's
+    population_pipeline.py, unchanged (a link)."""
+    from kho.sources import population
+
+    dags = tmp_path / "dags"
+    dags.mkdir()
+    (dags / "population_pipeline.py").symlink_to(REPO_ROOT / "dags" / "population_pipeline.py")
+    source = tmp_path / "population.sqlite"
+    population.generate(f"sqlite:///{source}", seed=11, sf=0.01)
+    expectations = tmp_path / "expectations"
+    shutil.copytree(REPO_ROOT / "expectations" / "gx", expectations / "gx",
+                    ignore=shutil.ignore_patterns("uncommitted"))
+    common = {"AIRFLOW_CONN_KHO_SRC_POPULATION": f"sqlite:///{source}",
+              "KHO_PSEUDONYM_KEY_FILE": str(tmp_path / "pseudonym.key"),
+              "KHO_EXPECTATIONS_DIR": str(expectations)}
+    env = {**common, **minio_env,
+           "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
+           # only the runs the test triggers: unpausing must not add a scheduled run of its own
+           "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+           "KHO_TASK_RETRIES": "0",
+           "KHO_LAKE_ROOT": f"s3://{{zone}}/kho-tests/{RUN_ID}/airflow",
+           "KHO_STATE_DIR": str(tmp_path / "state-cluster"),
+           "KHO_SPARK_MASTER": spark_master}
     postgres = _Server("postgres.sh")
     server = _Server("airflow-cluster.sh", env=env)
-    server.start("stop a running Airflow cluster first (`bash infra/local/airflow-cluster.sh stop`: it serves "
-                 "another DAGs folder), make sure PostgreSQL is installed (`bash infra/local/postgres.sh "
-                 "install`), then see .cache/servers/airflow/*.log", timeout=300)
-    yield env
+    if server.was_running:
+        pytest.fail("an Airflow cluster is already running with another environment: stop it first "
+                    "(`bash infra/local/airflow-cluster.sh stop`)", pytrace=False)
+    server.start("make sure PostgreSQL is installed (`bash infra/local/postgres.sh install`), then see "
+                 ".cache/servers/airflow/*.log", timeout=300)
+    yield {**env, "_common": json.dumps(common), "_prefix": f"kho-tests/{RUN_ID}/airflow"}
     server.stop()
     postgres.stop()
 
 
-def test_airflow_cluster_runs_a_dag_through_the_rest_api(airflow_cluster: dict[str, str]) -> None:
-    logical_date = datetime.now(timezone.utc).isoformat()  # unique: a rerun never collides
-    trig = _script("airflow-cluster.sh", "trigger", "kho_cluster_smoke", logical_date, env=airflow_cluster)
-    run_id = _must(trig, "`bash infra/local/airflow-cluster.sh trigger kho_cluster_smoke DATE`",
+def test_population_dag_through_the_rest_api_on_the_cluster_equals_embedded(
+        airflow_on_the_cluster: dict[str, str], minio_env: dict[str, str], tmp_path: Path,
+        monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 7: the project's population_pipeline DAG, triggered through Airflow's REST API and
+    followed to success through it, runs on the cluster profile (the scheduler's LocalExecutor
+    runs each task; the Spark jobs go to the standalone master; every zone is on MinIO) and
+    publishes the same mart, row for row, as the same steps on the embedded profile (local
+    disk, Spark local[2]) for the same source."""
+    from deltalake import DeltaTable
+
+    env = {k: v for k, v in airflow_on_the_cluster.items() if not k.startswith("_")}
+    day = "2026-11-27"
+    # the metadata database outlives the servers: forget a run of this date from an earlier session
+    _must(_script("airflow-cluster.sh", "delete-runs", "population_pipeline", env=env),
+          "`bash infra/local/airflow-cluster.sh delete-runs population_pipeline`", "see .cache/servers/airflow/*.log")
+    trig = _script("airflow-cluster.sh", "trigger", "population_pipeline", day, env=env)
+    run_id = _must(trig, f"`bash infra/local/airflow-cluster.sh trigger population_pipeline {day}`",
                    "see .cache/servers/airflow/dag-processor.log for DAG import errors").strip()
-    assert run_id
-    waited = _script("airflow-cluster.sh", "wait", run_id, env={**airflow_cluster,
-                                                                "KHO_AIRFLOW_WAIT_TIMEOUT": "120"}, timeout=180)
-    assert waited.returncode == 0 and waited.stdout.strip() == "success", \
-        f"run {run_id} did not succeed: {waited.stdout.strip()}\n{waited.stderr.strip()[-2000:]}"
+    waited = _script("airflow-cluster.sh", "wait", run_id, env={**env, "KHO_AIRFLOW_WAIT_TIMEOUT": "900"},
+                     timeout=960)
+    assert waited.returncode == 0 and waited.stdout.strip() == "success", (
+        f"run {run_id} did not succeed: {waited.stdout.strip()}\n{waited.stderr.strip()[-1500:]}\n"
+        + _failed_task_logs("population_pipeline", run_id))
     port = os.environ.get("KHO_AIRFLOW_PORT", "18088")
     health = json.loads(subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/api/v2/monitor/health"],
                                        capture_output=True, text=True).stdout)
-    assert health["metadatabase"]["status"] == "healthy"
+    assert health["metadatabase"]["status"] == "healthy" and health["scheduler"]["status"] == "healthy"
+    # the Spark jobs of the run's tasks were applications of the standalone master
+    ui = os.environ.get("KHO_SPARK_UI_PORT", "18080")
+    master = json.loads(subprocess.run(["curl", "-sfL", f"http://127.0.0.1:{ui}/json/"],
+                                       capture_output=True, text=True).stdout)
+    apps = [a["name"] for a in master.get("completedapps", []) + master.get("activeapps", [])]
+    assert len([a for a in apps if a.startswith("kho")]) >= 2, f"Spark applications on the master: {apps}"
+
+    mart = "citizen/population_by_commune_sex_age"
+    remote = DeltaTable(f"s3://topic/{airflow_on_the_cluster['_prefix']}/{mart}",
+                        storage_options=delta_rs_storage_options(s3_settings_from_env(minio_env)))
+    remote_rows, remote_commit = remote.to_pyarrow_table(), remote.history(1)[0]
+    serving = Path(env["KHO_STATE_DIR"]) / "serving" / "kho.duckdb"
+    assert serving.exists(), "the cluster run published no serving database"
+
+    for name in [*minio_env, "KHO_SPARK_MASTER"]:  # the embedded run sees no cluster at all
+        monkeypatch.delenv(name, raising=False)
+    try:
+        local = _population_pipeline({**json.loads(airflow_on_the_cluster["_common"]),
+                                      "KHO_LAKE_ROOT": str(tmp_path / "lake"),
+                                      "KHO_STATE_DIR": str(tmp_path / "state-local")}, monkeypatch)
+    finally:
+        from pyspark.sql import SparkSession
+
+        from kho.settings import get_settings
+
+        active = SparkSession.getActiveSession()
+        if active is not None:
+            active.stop()
+        get_settings.cache_clear()
+    local_rows = DeltaTable(str(tmp_path / "lake" / "topic" / mart)).to_pyarrow_table()
+
+    # same input Delta versions, hence the same data version (in the publishing commit)
+    assert remote_commit.get("kho.data_version") == local["data_version"]
+    assert remote_commit.get("kho.run_id") == run_id
+    keys = ["commune_code", "sex", "age_band"]
+    compared = [c for c in local_rows.column_names if c != "source_ingested_at"]
+    assert local_rows.num_rows == remote_rows.num_rows > 100
+    assert (local_rows.select(compared).sort_by([(k, "ascending") for k in keys]).to_pylist()
+            == remote_rows.select(compared).sort_by([(k, "ascending") for k in keys]).to_pylist())
