@@ -223,7 +223,9 @@ def test_airflow_runs_local_executor_on_postgres(services: dict[str, Any]) -> No
             assert env[key].startswith("${"), f"{name}: {key}"
     assert services["postgres"]["environment"]["POSTGRES_DB"] == "airflow"
     assert services["airflow-init"]["depends_on"]["postgres"]["condition"] == "service_healthy"
-    assert _command(services["airflow-init"]) == "airflow db migrate"
+    init = _command(services["airflow-init"])
+    assert init.startswith("sh -c airflow db migrate && "), init
+    assert "python -m kho.airflow_runner pools > /tmp/pools.json && airflow pools import /tmp/pools.json" in init
     for name in AIRFLOW_SERVICES:
         assert services[name]["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
     commands = {name: _command(services[name]) for name in AIRFLOW_SERVICES}
