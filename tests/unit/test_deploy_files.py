@@ -360,3 +360,20 @@ def test_helm_values_take_every_secret_from_kubernetes_secrets(values: dict[str,
     text = _without_comments(HELM_VALUES.read_text())
     assert not re.search(r"://[^/\s@$]+:[^/\s@$]+@", text), "credentials written in a URL"
     assert values["createUserJob"]["defaultUser"]["enabled"] is False  # FAB is not in the image
+
+
+def test_the_pools_document_names_every_pool_a_dag_uses() -> None:
+    """What the cluster's `airflow pools import` reads: every `pool=` a DAG names is declared
+    (a missing pool leaves the task unscheduled forever), each with one slot."""
+    import json
+    import subprocess
+    import sys
+
+    out = subprocess.run([sys.executable, "-m", "kho.airflow_runner", "pools"], capture_output=True,
+                         text=True, check=True, cwd=ROOT).stdout
+    doc = json.loads(out)
+    assert all(p == {"slots": 1, "description": p["description"], "include_deferred": False} for p in doc.values())
+    dags = "\n".join(f.read_text() for f in (ROOT / "dags").glob("*.py"))
+    literal = set(re.findall(r'pool="([^"{}]+)"', dags))
+    assert literal and literal <= doc.keys(), literal - doc.keys()
+    assert "raw.population.citizen" in doc and "processed.population.citizen" in doc
