@@ -25,7 +25,6 @@ import time
 import uuid
 import xml.etree.ElementTree as ET
 from collections.abc import Iterator
-from datetime import datetime, timezone
 from pathlib import Path
 
 import pytest
@@ -38,74 +37,26 @@ from kho.storage import (
     spark_s3a_packages,
 )
 
+from tests.support.cluster import (  # noqa: F401  (minio_env, spark_master: fixtures)
+    REPO_ROOT,
+    Server,
+    minio_env,
+    must,
+    run_dag_through_the_api,
+    script,
+    spark_master,
+    task_logs,
+)
+
 pytestmark = pytest.mark.integration
 
-REPO_ROOT = Path(__file__).resolve().parents[2]
-LOCAL_INFRA = REPO_ROOT / "infra" / "local"
 IVY_S3 = REPO_ROOT / ".cache" / "ivy-s3"
 BUCKETS = {"raw", "processed", "integrated", "topic", "quarantine", "system", "exchange"}
 TEST_BUCKET = "exchange"
 RUN_ID = uuid.uuid4().hex[:10]  # one prefix per test session: s3://exchange/kho-tests/<RUN_ID>/
 
 
-def _keep() -> bool:
-    return os.environ.get("KHO_TEST_KEEP_SERVERS", "") not in ("", "0")
-
-
-def _script(name: str, *args: str, env: dict[str, str] | None = None,
-            timeout: float = 300) -> subprocess.CompletedProcess[str]:
-    try:
-        return subprocess.run(["bash", str(LOCAL_INFRA / name), *args], cwd=REPO_ROOT,
-                              stdin=subprocess.DEVNULL, capture_output=True, text=True,
-                              timeout=timeout, env={**os.environ, **(env or {})}, check=False)
-    except subprocess.TimeoutExpired:
-        pytest.fail(f"`bash infra/local/{name} {' '.join(args)}` did not finish within {timeout:.0f}s",
-                    pytrace=False)
-
-
-def _must(proc: subprocess.CompletedProcess[str], what: str, fix: str) -> str:
-    if proc.returncode != 0:
-        pytest.fail(f"{what} failed (exit {proc.returncode}). To fix: {fix}\n"
-                    f"--- script output ---\n{proc.stderr.strip()[-3000:]}", pytrace=False)
-    return proc.stdout
-
-
-class _Server:
-    """start via its script, remember whether it was already running, stop only if we started it."""
-
-    def __init__(self, script: str, env: dict[str, str] | None = None) -> None:
-        self.script, self.env = script, env
-        self.was_running = _script(script, "status", env=env).returncode == 0
-
-    def start(self, fix: str, timeout: float = 300) -> str:
-        out = _must(_script(self.script, "start", env=self.env, timeout=timeout),
-                    f"`bash infra/local/{self.script} start`", fix)
-        return out.strip().splitlines()[-1] if out.strip() else ""
-
-    def stop(self) -> None:
-        if self.was_running or _keep():
-            return
-        proc = _script(self.script, "stop", env=self.env)
-        if proc.returncode != 0:
-            print(f"\nwarning: could not stop {self.script}: {proc.stderr.strip()}")
-
-
 # --- MinIO ------------------------------------------------------------------------------------
-
-@pytest.fixture(scope="module")
-def minio_env() -> Iterator[dict[str, str]]:
-    """Environment (KHO_S3_ENDPOINT, AWS_*) of the local MinIO, started if needed."""
-    fix = "`bash infra/local/minio.sh install && bash infra/local/minio.sh start` (see its log)"
-    _must(_script("minio.sh", "install", timeout=900), "`bash infra/local/minio.sh install`",
-          "install Go >= 1.24 (or set KHO_GO) and run `bash infra/local/minio.sh install`")
-    server = _Server("minio.sh")
-    server.start(fix)
-    out = _must(_script("minio.sh", "env"), "`bash infra/local/minio.sh env`", fix)
-    env = dict(re.findall(r"^export (\w+)=(.*)$", out, flags=re.M))
-    assert {"KHO_S3_ENDPOINT", "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_REGION"} <= env.keys()
-    yield env
-    server.stop()
-
 
 @pytest.fixture(scope="module")
 def s3(minio_env: dict[str, str]) -> S3Settings:
@@ -440,14 +391,6 @@ spark.stop()
 """
 
 
-@pytest.fixture
-def spark_master() -> Iterator[str]:
-    server = _Server("spark-cluster.sh")
-    url = server.start("`bash infra/local/spark-cluster.sh start` (needs Java 17; logs in .cache/servers/spark/logs)")
-    yield url
-    server.stop()  # right away: Airflow starts next on the same 2 cores
-
-
 def test_spark_standalone_writes_parquet_to_s3a(spark_master: str, minio_env: dict[str, str],
                                                 s3: S3Settings, tmp_path: Path) -> None:
     import pyspark
@@ -488,18 +431,6 @@ def test_spark_standalone_writes_parquet_to_s3a(spark_master: str, minio_env: di
 
 # --- Airflow on PostgreSQL, driven through the REST API, on the cluster profile ---------------
 
-AIRFLOW_LOGS = REPO_ROOT / ".cache" / "servers" / "airflow" / "logs"
-
-
-def _failed_task_logs(dag_id: str, run_id: str, lines: int = 40) -> str:
-    """The last lines of each task log of a run (what to read when the run did not succeed)."""
-    out = []
-    for log in sorted((AIRFLOW_LOGS / f"dag_id={dag_id}" / f"run_id={run_id}").glob("task_id=*/**/*.log")):
-        tail = log.read_text(errors="replace").splitlines()[-lines:]
-        out.append(f"--- {log.relative_to(AIRFLOW_LOGS)} ---\n" + "\n".join(tail))
-    return "\n".join(out)[-8000:] or f"(no task logs under {AIRFLOW_LOGS})"
-
-
 @pytest.fixture
 def airflow_on_the_cluster(spark_master: str, minio_env: dict[str, str],
                            tmp_path: Path) -> Iterator[dict[str, str]]:
@@ -528,8 +459,8 @@ def airflow_on_the_cluster(spark_master: str, minio_env: dict[str, str],
            "KHO_LAKE_ROOT": f"s3://{{zone}}/kho-tests/{RUN_ID}/airflow",
            "KHO_STATE_DIR": str(tmp_path / "state-cluster"),
            "KHO_SPARK_MASTER": spark_master}
-    postgres = _Server("postgres.sh")
-    server = _Server("airflow-cluster.sh", env=env)
+    postgres = Server("postgres.sh")
+    server = Server("airflow-cluster.sh", env=env)
     if server.was_running:
         pytest.fail("an Airflow cluster is already running with another environment: stop it first "
                     "(`bash infra/local/airflow-cluster.sh stop`)", pytrace=False)
@@ -552,17 +483,7 @@ def test_population_dag_through_the_rest_api_on_the_cluster_equals_embedded(
 
     env = {k: v for k, v in airflow_on_the_cluster.items() if not k.startswith("_")}
     day = "2026-11-27"
-    # the metadata database outlives the servers: forget a run of this date from an earlier session
-    _must(_script("airflow-cluster.sh", "delete-runs", "population_pipeline", env=env),
-          "`bash infra/local/airflow-cluster.sh delete-runs population_pipeline`", "see .cache/servers/airflow/*.log")
-    trig = _script("airflow-cluster.sh", "trigger", "population_pipeline", day, env=env)
-    run_id = _must(trig, f"`bash infra/local/airflow-cluster.sh trigger population_pipeline {day}`",
-                   "see .cache/servers/airflow/dag-processor.log for DAG import errors").strip()
-    waited = _script("airflow-cluster.sh", "wait", run_id, env={**env, "KHO_AIRFLOW_WAIT_TIMEOUT": "900"},
-                     timeout=960)
-    assert waited.returncode == 0 and waited.stdout.strip() == "success", (
-        f"run {run_id} did not succeed: {waited.stdout.strip()}\n{waited.stderr.strip()[-1500:]}\n"
-        + _failed_task_logs("population_pipeline", run_id))
+    run_id = run_dag_through_the_api("population_pipeline", day, env, timeout=900)
     port = os.environ.get("KHO_AIRFLOW_PORT", "18088")
     health = json.loads(subprocess.run(["curl", "-s", f"http://127.0.0.1:{port}/api/v2/monitor/health"],
                                        capture_output=True, text=True).stdout)
