@@ -22,7 +22,7 @@ import os
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
-from urllib.parse import parse_qsl, quote, unquote, urlsplit
+from urllib.parse import parse_qsl, quote, unquote, urlencode, urlsplit
 
 if TYPE_CHECKING:
     from kho.ingest.registry import SourceConfig
@@ -33,6 +33,15 @@ log = logging.getLogger(__name__)
 _SQL_SCHEMES = {"postgres": "postgresql", "postgresql": "postgresql", "mysql": "mysql", "mariadb": "mysql",
                 "sqlite": "sqlite"}
 LGSP_DEV_URL = "http://kho-dev:kho-dev-secret@127.0.0.1:8089"
+# Extras of a SQL connection that are the driver's own connection parameters, passed on in
+# the URL (Airflow keeps a URI's query in ``extra``): a department's tables in a schema of
+# their own (``options=-csearch_path=ho_tich``), TLS, time-outs. Anything else in ``extra``
+# is Kho's (or Airflow's) and stays out of the driver's way.
+_DRIVER_PARAMS = {
+    "postgresql": ("options", "sslmode", "sslrootcert", "sslcert", "sslkey", "application_name",
+                   "connect_timeout", "target_session_attrs"),
+    "mysql": ("connect_timeout", "read_timeout", "ssl_ca", "ssl_cert", "ssl_key", "ssl_verify_cert"),
+}
 
 
 class ConnectionNotFound(LookupError):
@@ -53,7 +62,8 @@ class Connection:
 
     # -- the forms connectors need ---------------------------------------------------------
     def sqlalchemy_url(self) -> str:
-        """``postgresql://``, ``mysql://`` or ``sqlite:///`` URL (the driver is chosen by kho)."""
+        """``postgresql://``, ``mysql://`` or ``sqlite:///`` URL (the driver is chosen by kho), with
+        the driver's own parameters from ``extra`` as its query (``_DRIVER_PARAMS``)."""
         kind = _SQL_SCHEMES.get(self.conn_type)
         if kind is None:
             raise ValueError(f"connection {self.conn_id!r} is {self.conn_type!r}, not a SQL database")
@@ -63,7 +73,9 @@ class Connection:
         if self.login:
             auth = quote(self.login, safe="") + (f":{quote(self.password, safe='')}" if self.password else "") + "@"
         port = f":{self.port}" if self.port else ""
-        return f"{kind}://{auth}{self.host or '127.0.0.1'}{port}/{self.schema or ''}"
+        params = [(k, str(self.extra[k])) for k in _DRIVER_PARAMS.get(kind, ()) if self.extra.get(k) not in (None, "")]
+        query = ("?" + urlencode(params, quote_via=quote)) if params else ""
+        return f"{kind}://{auth}{self.host or '127.0.0.1'}{port}/{self.schema or ''}{query}"
 
     def base_url(self) -> str:
         """``http(s)://host:port[/base]`` of an API connection."""

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Sequence
 from contextlib import contextmanager
 from pathlib import Path
 from typing import Any, Iterator
-from urllib.parse import unquote, urlparse
+from urllib.parse import parse_qsl, unquote, urlparse
 
 
 def dialect(url: str) -> str:
@@ -74,6 +74,9 @@ def jdbc_options(url: str) -> dict[str, str]:
         return {"url": f"jdbc:sqlite:{sqlite_path(url)}", "driver": "org.sqlite.JDBC"}
     u = urlparse(url)
     opts = {"user": unquote(u.username or ""), "password": unquote(u.password or "")}
+    # the URL's query (e.g. options=-csearch_path=...): Spark hands every option it does not
+    # know to the driver as a connection property, and both drivers read these names
+    opts |= {k: v for k, v in parse_qsl(u.query) if k in ("options", "sslmode", "sslrootcert", "connectTimeout")}
     if kind == "postgresql":
         opts |= {"url": f"jdbc:postgresql://{u.hostname}:{u.port or 5432}{u.path}",
                  "driver": "org.postgresql.Driver"}
