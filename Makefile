@@ -11,11 +11,12 @@ UV_VERSION := 0.13.8
 SF     ?= 0.2
 PYTEST_ARGS ?=
 
-.PHONY: install jars demo test test-unit servers servers-stop bench clean help cluster-up cluster-down
+.PHONY: install jars demo test test-cluster-city test-unit servers servers-stop bench clean help cluster-up cluster-down
 
 help:
 	@echo "make demo    - set up and run the whole pipeline on the embedded profile (SF=$(SF))"
 	@echo "make test    - set up and run all tests (starts local PostgreSQL and MariaDB)"
+	@echo "make test-cluster-city - the whole city on the cluster profile vs embedded (~40 min)"
 	@echo "make bench   - benchmarks (JSON on stdout)"
 	@echo "make clean   - remove generated data (lake, .kho), keep the environment"
 
@@ -45,6 +46,13 @@ servers-stop:
 test: jars
 	bash infra/local/servers.sh start
 	$(BIN)/python -m pytest $(PYTEST_ARGS); rc=$$?; bash infra/local/servers.sh stop; exit $$rc
+
+# The whole city on the cluster profile (MinIO, Spark standalone, Airflow on PostgreSQL,
+# the sector databases on PostgreSQL and MariaDB) against the embedded run: ~40 min on 2 cores,
+# so outside `make test`'s budget.
+test-cluster-city: jars
+	bash infra/local/servers.sh start
+	$(BIN)/python -m pytest -m cluster_city tests/marts/test_city_on_the_cluster.py $(PYTEST_ARGS); rc=$$?; bash infra/local/servers.sh stop; exit $$rc
 
 test-unit: install
 	$(BIN)/python -m pytest tests/unit $(PYTEST_ARGS)

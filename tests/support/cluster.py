@@ -92,12 +92,21 @@ AIRFLOW_LOGS = REPO_ROOT / ".cache" / "servers" / "airflow" / "logs"
 
 
 def task_logs(dag_id: str, run_id: str, lines: int = 40) -> str:
-    """The last lines of each task log of a run (what to read when the run did not succeed)."""
+    """What to read when a run did not succeed: the failure of each task that failed (its
+    exception, from the task runner), else the last lines of every task log. (A task's stderr,
+    Spark's and the JVM's warnings included, is logged at level error too: not a failure.)"""
+    logs = sorted((AIRFLOW_LOGS / f"dag_id={dag_id}" / f"run_id={run_id}").glob("task_id=*/**/*.log"))
     out = []
-    for log in sorted((AIRFLOW_LOGS / f"dag_id={dag_id}" / f"run_id={run_id}").glob("task_id=*/**/*.log")):
-        tail = log.read_text(errors="replace").splitlines()[-lines:]
-        out.append(f"--- {log.relative_to(AIRFLOW_LOGS)} ---\n" + "\n".join(tail))
-    return "\n".join(out)[-8000:] or f"(no task logs under {AIRFLOW_LOGS})"
+    for log in logs:
+        text = log.read_text(errors="replace").splitlines()
+        errors = [line[:4000] for line in text if '"event":"Task failed with exception"' in line]
+        if errors:
+            out.append(f"--- {log.relative_to(AIRFLOW_LOGS)} (errors) ---\n" + "\n".join(errors[:5]))
+    if not out:
+        for log in logs:
+            tail = log.read_text(errors="replace").splitlines()[-lines:]
+            out.append(f"--- {log.relative_to(AIRFLOW_LOGS)} ---\n" + "\n".join(tail))
+    return "\n".join(out)[-12000:] or f"(no task logs under {AIRFLOW_LOGS})"
 
 
 def run_dag_through_the_api(dag_id: str, day: str, env: dict[str, str], *, timeout: int = 900) -> str:
