@@ -11,15 +11,14 @@ from __future__ import annotations
 
 import sqlite3
 import unicodedata
-import uuid
 from collections.abc import Iterator
 from datetime import date
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
 from kho.sources import civil_status, health
+from tests.support.servers import fresh_pg_schema
 
 pytestmark = pytest.mark.integration
 
@@ -30,20 +29,8 @@ SF = 0.05
 @pytest.fixture
 def pg_schema_url(pg_dsn: str) -> Iterator[str]:
     """A fresh schema; the URL sets it as the search path for every connection."""
-    import psycopg2
-
-    schema = f"kho_social_{uuid.uuid4().hex[:10]}"
-    con = psycopg2.connect(pg_dsn, connect_timeout=10)
-    con.autocommit = True
-    with con.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in pg_dsn else "?"
-    try:
-        yield f"{pg_dsn}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with con.cursor() as cur:
-            cur.execute(f"DROP SCHEMA {schema} CASCADE")
-        con.close()
+    with fresh_pg_schema(pg_dsn, "kho_social") as url:
+        yield url
 
 
 def _fetch(url: str, sql: str) -> list[tuple]:

@@ -25,7 +25,6 @@ import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from urllib.parse import quote
 
 import pytest
 
@@ -36,7 +35,7 @@ from tests.support.cluster import (  # noqa: F401  (minio_env, spark_master: fix
     run_dag_through_the_api,
     spark_master,
 )
-from tests.support.servers import mysql_dsn, pg_dsn  # noqa: F401  (fixtures)
+from tests.support.servers import fresh_pg_schema, mysql_dsn, pg_dsn  # noqa: F401  (fixtures)
 
 from tests.marts.conftest import SEED, SF, City
 
@@ -51,20 +50,8 @@ VOLATILE = ("_ingested_at", "freshness", "refreshed_at", "published_at", "export
 @pytest.fixture
 def pg_schema(pg_dsn: str) -> Iterator[str]:
     """A fresh PostgreSQL schema for the city's PostgreSQL systems (the URL's search path)."""
-    import psycopg2
-
-    schema = f"kho_city_{RUN}"
-    con = psycopg2.connect(pg_dsn, connect_timeout=10)
-    con.autocommit = True
-    with con.cursor() as cur:
-        cur.execute(f"CREATE SCHEMA {schema}")
-    sep = "&" if "?" in pg_dsn else "?"
-    try:
-        yield f"{pg_dsn}{sep}options={quote(f'-csearch_path={schema}')}"
-    finally:
-        with con.cursor() as cur:
-            cur.execute(f"DROP SCHEMA {schema} CASCADE")
-        con.close()
+    with fresh_pg_schema(pg_dsn, "kho_city") as url:
+        yield url
 
 
 def _serve_dossiers(folder: Path) -> tuple[str, Callable[[], None]]:

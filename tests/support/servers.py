@@ -10,9 +10,13 @@ started the tests using it fail (never skip) with the command to run.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
+import uuid
+from collections.abc import Iterator
 from pathlib import Path
+from urllib.parse import quote
 
 import pytest
 
@@ -100,3 +104,23 @@ def mysql_dsn():
     yield dsn
     if stop_at_end:
         _stop("mariadb")
+
+
+@contextlib.contextmanager
+def fresh_pg_schema(pg_dsn: str, prefix: str) -> Iterator[str]:
+    """A new PostgreSQL schema ``<prefix>_<random>``, dropped afterwards; yields a URL whose
+    ``options`` make it the search path of every connection (psycopg2, SQLAlchemy, JDBC)."""
+    import psycopg2
+
+    schema = f"{prefix}_{uuid.uuid4().hex[:10]}"
+    con = psycopg2.connect(pg_dsn, connect_timeout=10)
+    con.autocommit = True
+    with con.cursor() as cur:
+        cur.execute(f"CREATE SCHEMA {schema}")
+    sep = "&" if "?" in pg_dsn else "?"
+    try:
+        yield f"{pg_dsn}{sep}options={quote(f'-csearch_path={schema}')}"
+    finally:
+        with con.cursor() as cur:
+            cur.execute(f"DROP SCHEMA {schema} CASCADE")
+        con.close()
