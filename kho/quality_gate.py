@@ -26,9 +26,11 @@ rollback is at the mart boundary (kho.marts) and in the population pipeline's pr
 
 Cost (field-pitfalls 16/17): one DuckDB file per gate call, reused under a stable name per
 table; one GX context per process (kho.quality caches it); GX is imported only on the first
-gate of a process (5-7 s), which :func:`warm_up` can start in the background while a guarded
-step that waits on another process (Spark's JVM) runs. Not beside a CPU-bound Python step:
-on two cores that made a raw load twice as slow (bench/README.md).
+gate of a process (4-7 s, ``timings["gx_import"]`` when a gate paid it). Airflow tasks do not
+pay it: the deployments preload GX once in the scheduler's forkserver (kho.airflow_preload) and
+every task process is forked with it. Elsewhere :func:`warm_up` can start the import in the
+background while a guarded step that waits on another process (Spark's JVM) runs; not beside
+a CPU-bound Python step: on two cores that made a raw load twice as slow (bench/README.md).
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import sys
 import threading
 import time
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -165,6 +168,10 @@ def check(settings: Settings, zone: str, table_ref: TableRef | str, *, suite: st
                                     seconds=round(time.perf_counter() - t0, 3), timings=timings)
                 rec.details.update({"skipped": result.skipped})
                 return result
+            if "great_expectations" not in sys.modules:  # not preloaded (kho.airflow_preload)
+                t1 = time.perf_counter()
+                quality.import_gx()
+                timings["gx_import"] = round(time.perf_counter() - t1, 3)
             t1 = time.perf_counter()
             # the page only: the stage rebuilds the Data Docs index once (refresh_data_docs)
             verdict = quality.validate_duckdb_table(suite, db, ref.name, data_docs_index=False)
@@ -415,8 +422,6 @@ def _row_count(path: str) -> int:
 def refresh_data_docs() -> None:
     """Rebuild the Data Docs index once, after a stage's gates (each renders only its own page;
     a failed gate rebuilds the index itself). Cheap to call when GX was never imported: no-op."""
-    import sys
-
     if "great_expectations" not in sys.modules and _WARM is None:
         return
     from kho import quality

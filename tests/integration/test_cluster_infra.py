@@ -29,6 +29,7 @@ from pathlib import Path
 
 import pytest
 
+from kho.lake import Zone, zone_root
 from kho.storage import (
     S3Settings,
     delta_rs_storage_options,
@@ -501,6 +502,14 @@ def test_population_dag_through_the_rest_api_on_the_cluster_equals_embedded(
     remote_rows, remote_commit = remote.to_pyarrow_table(), remote.history(1)[0]
     serving = Path(env["KHO_STATE_DIR"]) / "serving" / "kho.duckdb"
     assert serving.exists(), "the cluster run published no serving database"
+    # the run's quality gates ran in task processes forked with GX already imported (the
+    # scheduler's forkserver preloads it, kho/airflow_preload.py): none paid the import itself
+    run_log = DeltaTable(zone_root(env["KHO_LAKE_ROOT"], Zone.SYSTEM) + "/pipeline/run_log",
+                         storage_options=delta_rs_storage_options(s3_settings_from_env(minio_env)))
+    gates = [json.loads(r["details"]) for r in run_log.to_pyarrow_table().to_pylist()
+             if r["run_id"] == run_id and r["step"].startswith("quality_")]
+    assert gates and all("validate" in g.get("timings", {}) for g in gates), gates
+    assert not [g for g in gates if "gx_import" in g["timings"]], "a gate imported GX itself: preload off?"
 
     for name in [*minio_env, "KHO_SPARK_MASTER"]:  # the embedded run sees no cluster at all
         monkeypatch.delenv(name, raising=False)

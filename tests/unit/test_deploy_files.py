@@ -377,3 +377,20 @@ def test_the_pools_document_names_every_pool_a_dag_uses() -> None:
     literal = set(re.findall(r'pool="([^"{}]+)"', dags))
     assert literal and literal <= doc.keys(), literal - doc.keys()
     assert "raw.population.citizen" in doc and "processed.population.citizen" in doc
+
+
+PRELOAD = "kho.airflow_preload"
+
+
+def test_every_deployment_forks_tasks_with_gx_preloaded(services: dict[str, Any]) -> None:
+    """The scheduler's LocalExecutor workers come from a forkserver that imports kho.airflow_preload
+    (Great Expectations), so no task pays GX's import in its first quality gate (issue 6)."""
+    env = _env(services["airflow-scheduler"])
+    assert env["AIRFLOW__SCHEDULER__MP_START_METHOD"] == "forkserver"
+    assert PRELOAD in env["AIRFLOW__SCHEDULER__MP_FORKSERVER_PRELOAD"].split(",")
+    scheduler = yaml.safe_load(HELM_VALUES.read_text())["config"]["scheduler"]
+    assert scheduler["mp_start_method"] == "forkserver"
+    assert PRELOAD in scheduler["mp_forkserver_preload"].split(",")
+    local = (ROOT / "infra" / "local" / "airflow-cluster.sh").read_text()
+    assert "AIRFLOW__SCHEDULER__MP_START_METHOD=\"${AIRFLOW__SCHEDULER__MP_START_METHOD:-forkserver}\"" in local
+    assert re.search(rf"^KHO_FORKSERVER_PRELOAD=\S*{re.escape(PRELOAD)}", local, re.MULTILINE)

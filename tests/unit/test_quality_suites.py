@@ -223,7 +223,7 @@ def test_committed_suites_are_in_sync_with_the_generator() -> None:
 
 def test_gx_resave_leaves_every_suite_file_unchanged(ctx: Path) -> None:
     """GX re-saves a suite whenever a validation uses it; the committed form must be GX's own."""
-    gx = quality._import_gx()
+    gx = quality.import_gx()
     context = gx.get_context(mode="file", project_root_dir=str(ctx))
     folder = ctx / "gx" / "expectations"
     for path in sorted(folder.glob("*.json")):
