@@ -20,6 +20,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator
 from datetime import date
+from pathlib import Path
 from typing import Any
 
 from kho.settings import Settings, get_settings
@@ -47,34 +48,43 @@ def embedded_lgsp_api(settings: Settings) -> Iterator[str | None]:
     length of a load, unless ``KHO_LGSP_URL`` already names a server.
 
     Why: the dossiers reach Kho only through the LGSP REST API (as in the city), so the
-    embedded profile needs a live API to ingest them; this starts one on a free loopback port
-    in a thread, with the rate limit and late-update simulation off (a demo run should be
-    deterministic), and points the dossier connection at it.
+    embedded profile needs a live API to ingest them; this starts one (:func:`serve_lgsp_api`)
+    and points the dossier connection at it.
     """
     data = settings.sources_dir / "dossiers"
     if settings.profile != "embedded" or os.environ.get("KHO_LGSP_URL") or not data.exists():
         yield os.environ.get("KHO_LGSP_URL")
         return
+    with serve_lgsp_api(data) as url:
+        os.environ["KHO_LGSP_URL"] = url
+        try:
+            yield url
+        finally:
+            os.environ.pop("KHO_LGSP_URL", None)
+
+
+@contextlib.contextmanager
+def serve_lgsp_api(dossiers: Path) -> Iterator[str]:
+    """The LGSP-style API over the generated dossiers in ``dossiers``, in a thread on a free
+    loopback port, for the length of the block; yields its URL with the client credentials.
+    The rate limit and the late-update simulation are off: a run over it is deterministic."""
     import uvicorn
 
     from kho.sources import lgsp_api
 
     port = _free_port()
-    app = lgsp_api.create_app(data, rate_limit=0, late_updates=False)
+    app = lgsp_api.create_app(dossiers, rate_limit=0, late_updates=False)
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning", lifespan="on"))
     thread = threading.Thread(target=server.run, name="kho-lgsp-api", daemon=True)
     thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        if time.monotonic() > deadline or not thread.is_alive():
-            raise RuntimeError("the embedded LGSP API did not start; run `kho sources api` by hand to see why")
-        time.sleep(0.05)
-    url = f"http://{lgsp_api.DEFAULT_CLIENT_ID}:{lgsp_api.DEFAULT_CLIENT_SECRET}@127.0.0.1:{port}"
-    os.environ["KHO_LGSP_URL"] = url
     try:
-        yield url
+        deadline = time.monotonic() + 20
+        while not server.started:
+            if time.monotonic() > deadline or not thread.is_alive():
+                raise RuntimeError("the LGSP API did not start; run `kho sources api` by hand to see why")
+            time.sleep(0.05)
+        yield f"http://{lgsp_api.DEFAULT_CLIENT_ID}:{lgsp_api.DEFAULT_CLIENT_SECRET}@127.0.0.1:{port}"
     finally:
-        os.environ.pop("KHO_LGSP_URL", None)
         server.should_exit = True
         thread.join(timeout=10)
 

@@ -13,6 +13,8 @@
 #                                                        the REST API; prints it; exit 0 only on success
 #   infra/local/airflow-cluster.sh delete-runs DAG_ID    forget every run of DAG_ID (a clean history
 #                                                        for a rerun of the same logical date)
+#   infra/local/airflow-cluster.sh tasks DAG_ID RUN_ID   the run's task instances, one JSON line each
+#                                                        (state, start, end, duration)
 #
 # Everything is local to this machine:
 #   - metadata database `airflow` on the local PostgreSQL of infra/local/postgres.sh (started if
@@ -443,6 +445,25 @@ for r in json.load(sys.stdin)["dag_runs"]:
     log "deleted $n run(s) of $dag_id"
 }
 
+# tasks DAG_ID RUN_ID: the run's task instances as JSON lines (task_id, map_index, state,
+# start_date, end_date, duration in seconds, try_number), for reports and benchmarks.
+cmd_tasks() {
+    local dag_id="${1:-}" run_id="${2:-}"
+    [ -n "$dag_id" ] && [ -n "$run_id" ] || die "usage: $0 tasks DAG_ID RUN_ID"
+    case "$dag_id" in *[!A-Za-z0-9_.-]*) die "invalid DAG id '$dag_id'";; esac
+    need_airflow
+    api_login
+    local q
+    q="$("$PYTHON" -c 'import sys, urllib.parse; print(urllib.parse.quote(sys.argv[1], safe=""))' "$run_id")"
+    api GET "/api/v2/dags/$dag_id/dagRuns/$q/taskInstances?limit=1000"
+    [ "$API_STATUS" = 200 ] || { printf '%s\n' "$API_BODY" >&2; die "listing the tasks of run $run_id failed (HTTP $API_STATUS)"; }
+    printf '%s' "$API_BODY" | "$PYTHON" -c '
+import json, sys
+keys = ("task_id", "map_index", "state", "start_date", "end_date", "duration", "try_number")
+for ti in json.load(sys.stdin)["task_instances"]:
+    print(json.dumps({k: ti.get(k) for k in keys}))'
+}
+
 case "${1:-}" in
     start)   cmd_start ;;
     stop)    cmd_stop ;;
@@ -450,7 +471,8 @@ case "${1:-}" in
     trigger) shift; cmd_trigger "$@" ;;
     wait)    shift; cmd_wait "$@" ;;
     delete-runs) shift; cmd_delete_runs "$@" ;;
+    tasks)   shift; cmd_tasks "$@" ;;
     *)
-        echo "usage: $0 {start|stop|status|trigger DAG_ID DATE|wait RUN_ID|delete-runs DAG_ID}" >&2
+        echo "usage: $0 {start|stop|status|trigger DAG_ID DATE|wait RUN_ID|delete-runs DAG_ID|tasks DAG_ID RUN_ID}" >&2
         exit 2 ;;
 esac

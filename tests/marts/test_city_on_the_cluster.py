@@ -20,14 +20,13 @@ from __future__ import annotations
 
 import json
 import shutil
-import threading
-import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
+from kho.city import serve_lgsp_api
 from tests.support.cluster import (  # noqa: F401  (minio_env, spark_master: fixtures)
     REPO_ROOT,
     Server,
@@ -54,34 +53,6 @@ def pg_schema(pg_dsn: str) -> Iterator[str]:
         yield url
 
 
-def _serve_dossiers(folder: Path) -> tuple[str, Callable[[], None]]:
-    """The dossiers department's LGSP-style API over the generated dossiers, on a free
-    loopback port (rate limit and late updates off: the embedded run has them off too)."""
-    import socket
-
-    import uvicorn
-
-    from kho.sources import lgsp_api
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    app = lgsp_api.create_app(folder / "dossiers", rate_limit=0, late_updates=False)
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="warning"))
-    thread = threading.Thread(target=server.run, name="lgsp-api", daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 20
-    while not server.started:
-        assert time.monotonic() < deadline and thread.is_alive(), "the LGSP API did not start"
-        time.sleep(0.05)
-
-    def stop() -> None:
-        server.should_exit = True
-        thread.join(timeout=10)
-
-    return f"http://kho-dev:kho-dev-secret@127.0.0.1:{port}", stop
-
-
 @pytest.fixture
 def cluster_sources(pg_schema: str, mysql_dsn: str, tmp_path: Path,
                     monkeypatch: pytest.MonkeyPatch) -> Iterator[dict[str, str]]:
@@ -94,11 +65,8 @@ def cluster_sources(pg_schema: str, mysql_dsn: str, tmp_path: Path,
     monkeypatch.setenv("KHO_REAL_PG_URL", pg_schema)
     monkeypatch.setenv("KHO_REAL_MYSQL_URL", mysql_dsn)
     generated = registry.up(folder, sf=SF, seed=SEED, real=True)
-    api_url, stop = _serve_dossiers(folder)
-    try:
+    with serve_lgsp_api(folder / "dossiers") as api_url:
         yield _connections(generated, folder, api_url)
-    finally:
-        stop()
 
 
 def _connections(generated: list, sources: Path, api_url: str) -> dict[str, str]:
