@@ -1,7 +1,9 @@
 """Benchmark: one pipeline on the embedded profile and on the local cluster profile, as JSON.
 
-The same DAG (``--dag``, population_pipeline by default) runs twice for the same generated
-source (``--sf``, ``--seed``; one SQLite file read by both runs, so only the profile differs):
+The same DAG (``--dag``: population_pipeline, the default, or city_pipeline, every sector
+system) runs twice for the same generated sources (``--sf``, ``--seed``; the same SQLite files
+and folders read by both runs, the dossiers through the LGSP-style API, so only the profile
+differs):
 
 * embedded: ``airflow dags test`` (kho.airflow_runner.run_dag, what ``kho demo`` does): one
   process runs every task, the lake on local disk, Spark local[2];
@@ -27,6 +29,7 @@ here for what it costs, not for the speed-up real hosts give.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import re
@@ -43,7 +46,7 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 LOCAL = REPO / "infra" / "local"
 DAY = date(2026, 11, 27)
-SOURCES = {"population_pipeline": ("population",)}  # the source systems each DAG reads
+DAGS = ("population_pipeline", "city_pipeline")
 
 
 def log(message: str) -> None:
@@ -167,35 +170,54 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sf", type=float, default=10.0)
     parser.add_argument("--seed", type=int, default=42)
-    parser.add_argument("--dag", default="population_pipeline", choices=sorted(SOURCES))
+    parser.add_argument("--dag", default="population_pipeline", choices=DAGS)
     parser.add_argument("--out", type=Path)
     parser.add_argument("--keep", action="store_true", help="keep the temporary folder (sources, local lake)")
     args = parser.parse_args()
     work = Path(tempfile.mkdtemp(prefix="kho-bench-cluster-"))
     shutil.copytree(REPO / "expectations" / "gx", work / "expectations" / "gx",
                     ignore=shutil.ignore_patterns("uncommitted"))
-    from kho.sources import population
-
-    log(f"generating the population source at SF {args.sf}")
+    embedded_env = {"KHO_PROFILE": "embedded", "KHO_LAKE_ROOT": str(work / "lake"),
+                    "KHO_STATE_DIR": str(work / "state-embedded"), "KHO_PSEUDONYM_KEY_FILE": str(work / "pseudonym.key"),
+                    "KHO_EXPECTATIONS_DIR": str(work / "expectations")}
     t = time.perf_counter()
-    source = work / "population.sqlite"
-    stats = population.generate(f"sqlite:///{source}", seed=args.seed, sf=args.sf)
-    log(f"  {stats.total_rows:,} rows in {time.perf_counter() - t:.0f} s")
-    common = {"AIRFLOW_CONN_KHO_SRC_POPULATION": f"sqlite:///{source}",
-              "KHO_PSEUDONYM_KEY_FILE": str(work / "pseudonym.key"),
-              "KHO_EXPECTATIONS_DIR": str(work / "expectations")}
+    if args.dag == "population_pipeline":
+        from kho.sources import population
+
+        log(f"generating the population register at SF {args.sf}")
+        source = work / "population.sqlite"
+        source_rows = population.generate(f"sqlite:///{source}", seed=args.seed, sf=args.sf).total_rows
+        connections = {"AIRFLOW_CONN_KHO_SRC_POPULATION": f"sqlite:///{source}"}
+        embedded_env |= connections
+        generated = None
+    else:  # every sector system, where the embedded profile looks for them (its state dir)
+        from kho.sources import registry
+
+        log(f"generating every sector system at SF {args.sf}")
+        generated = registry.up(work / "state-embedded" / "sources", sf=args.sf, seed=args.seed)
+        source_rows = sum(int(g.stats.get("total_rows", g.stats.get("rows", 0))) for g in generated)
+        connections = {}
+    log(f"  {source_rows:,} source rows in {time.perf_counter() - t:.0f} s")
+    common = {k: v for k, v in embedded_env.items() if k in ("KHO_PSEUDONYM_KEY_FILE", "KHO_EXPECTATIONS_DIR")}
 
     log(f"embedded profile: {args.dag}")
-    embedded = run_embedded({**common, "KHO_PROFILE": "embedded", "KHO_LAKE_ROOT": str(work / "lake"),
-                             "KHO_STATE_DIR": str(work / "state-embedded")}, args.dag)
+    embedded = run_embedded(embedded_env, args.dag)
     log(f"  embedded: {embedded['wall_s']} s")
     log(f"cluster profile: {args.dag}")
-    cluster = run_cluster(common, args.dag, work)
+    with contextlib.ExitStack() as stack:
+        if generated is not None:  # the same files and databases; the dossiers behind one API for the run
+            from kho.city import serve_lgsp_api, source_connections
+
+            sources = work / "state-embedded" / "sources"
+            connections = source_connections(generated, sources, stack.enter_context(serve_lgsp_api(sources / "dossiers")))
+        for name in embedded_env:  # the embedded run's settings must not leak into the cluster's
+            os.environ.pop(name, None)
+        cluster = run_cluster({**common, **connections}, args.dag, work)
 
     emb, clu = breakdown(embedded), breakdown(cluster)
     result = {
         "benchmark": "cluster_vs_embedded", "dag": args.dag, "sf": args.sf, "seed": args.seed,
-        "source_rows": stats.total_rows,
+        "source_rows": source_rows,
         "embedded": embedded | {"breakdown": emb},
         "cluster": cluster | {"breakdown": clu},
         "ratio_cluster_to_embedded": round(cluster["wall_s"] / embedded["wall_s"], 2),

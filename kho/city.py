@@ -89,6 +89,28 @@ def serve_lgsp_api(dossiers: Path) -> Iterator[str]:
         thread.join(timeout=10)
 
 
+def source_connections(generated: list, sources: Path, api_url: str) -> dict[str, str]:
+    """``AIRFLOW_CONN_<ID>`` for every registered source, pointing it where ``registry.up``
+    generated it (``generated``, into ``sources``): a database at its URL, a file drop or the
+    sensor stream at its folder, the dossiers at the LGSP API ``api_url``. What a cluster
+    deployment's tasks read instead of the embedded profile's settings."""
+    from kho.ingest.registry import load_registry
+
+    targets = {g.system.name: g.target for g in generated}
+    env = {}
+    for source in load_registry().systems.values():
+        if source.transport == "direct":
+            url = targets[source.system]
+        elif source.transport in ("file_drop", "stream"):
+            url = f"file://{sources / source.system}"
+        elif source.transport == "lgsp_api":
+            url = api_url
+        else:
+            raise ValueError(f"no connection for transport {source.transport!r} of {source.system}")
+        env[f"AIRFLOW_CONN_{source.connection_id.upper()}"] = url
+    return env
+
+
 def generate(settings: Settings, *, sf: float, seed: int, progress: Progress | None = None) -> dict[str, int]:
     """Generate every sector system under ``settings.sources_dir`` (SQLite files, file drops, API data)."""
     from kho.sources import registry

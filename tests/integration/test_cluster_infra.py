@@ -41,6 +41,7 @@ from kho.storage import (
 from tests.support.cluster import (  # noqa: F401  (minio_env, spark_master: fixtures)
     REPO_ROOT,
     Server,
+    airflow_cluster,
     minio_env,
     must,
     run_dag_through_the_api,
@@ -438,12 +439,9 @@ def airflow_on_the_cluster(spark_master: str, minio_env: dict[str, str],
     """Airflow (PostgreSQL, LocalExecutor, scheduler, DAG processor, API server) whose task
     processes see the cluster profile: every zone on MinIO, the Spark jobs on the standalone
     master, the source database as an Airflow connection. The DAGs folder holds the project's
-    population_pipeline.py, unchanged (a link)."""
+    population_pipeline.py, unchanged (a link; tests.support.cluster.airflow_cluster)."""
     from kho.sources import population
 
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "population_pipeline.py").symlink_to(REPO_ROOT / "dags" / "population_pipeline.py")
     source = tmp_path / "population.sqlite"
     population.generate(f"sqlite:///{source}", seed=11, sf=0.01)
     expectations = tmp_path / "expectations"
@@ -453,23 +451,11 @@ def airflow_on_the_cluster(spark_master: str, minio_env: dict[str, str],
               "KHO_PSEUDONYM_KEY_FILE": str(tmp_path / "pseudonym.key"),
               "KHO_EXPECTATIONS_DIR": str(expectations)}
     env = {**common, **minio_env,
-           "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-           # only the runs the test triggers: unpausing must not add a scheduled run of its own
-           "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
-           "KHO_TASK_RETRIES": "0",
            "KHO_LAKE_ROOT": f"s3://{{zone}}/kho-tests/{RUN_ID}/airflow",
            "KHO_STATE_DIR": str(tmp_path / "state-cluster"),
            "KHO_SPARK_MASTER": spark_master}
-    postgres = Server("postgres.sh")
-    server = Server("airflow-cluster.sh", env=env)
-    if server.was_running:
-        pytest.fail("an Airflow cluster is already running with another environment: stop it first "
-                    "(`bash infra/local/airflow-cluster.sh stop`)", pytrace=False)
-    server.start("make sure PostgreSQL is installed (`bash infra/local/postgres.sh install`), then see "
-                 ".cache/servers/airflow/*.log", timeout=300)
-    yield {**env, "_common": json.dumps(common), "_prefix": f"kho-tests/{RUN_ID}/airflow"}
-    server.stop()
-    postgres.stop()
+    with airflow_cluster("population_pipeline", tmp_path, env) as env:
+        yield {**env, "_common": json.dumps(common), "_prefix": f"kho-tests/{RUN_ID}/airflow"}
 
 
 def test_population_dag_through_the_rest_api_on_the_cluster_equals_embedded(

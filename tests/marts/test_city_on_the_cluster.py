@@ -26,10 +26,10 @@ from pathlib import Path
 
 import pytest
 
-from kho.city import serve_lgsp_api
+from kho.city import serve_lgsp_api, source_connections
 from tests.support.cluster import (  # noqa: F401  (minio_env, spark_master: fixtures)
     REPO_ROOT,
-    Server,
+    airflow_cluster,
     minio_env,
     run_dag_through_the_api,
     spark_master,
@@ -65,28 +65,10 @@ def cluster_sources(pg_schema: str, mysql_dsn: str, tmp_path: Path,
     monkeypatch.setenv("KHO_REAL_PG_URL", pg_schema)
     monkeypatch.setenv("KHO_REAL_MYSQL_URL", mysql_dsn)
     generated = registry.up(folder, sf=SF, seed=SEED, real=True)
+    databases = {g.system.name: g.target for g in generated if g.system.form == "database"}
+    assert not [url for url in databases.values() if url.startswith("sqlite")], databases  # servers only
     with serve_lgsp_api(folder / "dossiers") as api_url:
-        yield _connections(generated, folder, api_url)
-
-
-def _connections(generated: list, sources: Path, api_url: str) -> dict[str, str]:
-    """AIRFLOW_CONN_<ID> for every registered source: where the cluster's tasks read it."""
-    from kho.ingest.registry import load_registry
-
-    targets = {g.system.name: g.target for g in generated}
-    env = {}
-    for source in load_registry().systems.values():
-        if source.transport == "direct":
-            url = targets[source.system]
-            assert not url.startswith("sqlite"), f"{source.system} was generated into {url}, not a server"
-        elif source.transport in ("file_drop", "stream"):
-            url = f"file://{sources / source.system}"
-        elif source.transport == "lgsp_api":
-            url = api_url
-        else:
-            raise AssertionError(f"no connection for transport {source.transport!r} of {source.system}")
-        env[f"AIRFLOW_CONN_{source.connection_id.upper()}"] = url
-    return env
+        yield source_connections(generated, folder, api_url)
 
 
 def _rows(table, drop: list[str]) -> list[tuple]:
@@ -102,9 +84,6 @@ def test_city_pipeline_through_airflow_on_the_cluster_equals_embedded(
 
     from kho.storage import delta_rs_storage_options, s3_settings_from_env
 
-    dags = tmp_path / "dags"
-    dags.mkdir()
-    (dags / "city_pipeline.py").symlink_to(REPO_ROOT / "dags" / "city_pipeline.py")
     expectations = tmp_path / "expectations"
     shutil.copytree(REPO_ROOT / "expectations" / "gx", expectations / "gx", ignore=shutil.ignore_patterns("uncommitted"))
     prefix = f"kho-tests/{RUN}/city"
@@ -114,20 +93,9 @@ def test_city_pipeline_through_airflow_on_the_cluster_equals_embedded(
            "KHO_STATE_DIR": str(tmp_path / "state-cluster"),
            "KHO_SPARK_MASTER": spark_master,
            "KHO_EXPECTATIONS_DIR": str(expectations),
-           "KHO_PSEUDONYM_KEY_FILE": str(city.root / "secrets" / "pseudonym.key"),  # the same key
-           "KHO_TASK_RETRIES": "0",
-           "AIRFLOW__CORE__DAGS_FOLDER": str(dags),
-           "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False"}
-    airflow = Server("airflow-cluster.sh", env=env)
-    if airflow.was_running:
-        pytest.fail("an Airflow cluster is already running with another environment: stop it first "
-                    "(`bash infra/local/airflow-cluster.sh stop`)", pytrace=False)
-    airflow.start("make sure PostgreSQL is installed (`bash infra/local/postgres.sh install`), then see "
-                  ".cache/servers/airflow/*.log", timeout=300)
-    try:
+           "KHO_PSEUDONYM_KEY_FILE": str(city.root / "secrets" / "pseudonym.key")}  # the same key
+    with airflow_cluster("city_pipeline", tmp_path, env) as env:
         run_id = run_dag_through_the_api("city_pipeline", city.day.isoformat(), env, timeout=2400)
-    finally:
-        airflow.stop()
 
     options = delta_rs_storage_options(s3_settings_from_env(minio_env))
     marts = sorted(p.parent.relative_to(city.lake_root / "topic")

@@ -9,6 +9,7 @@ run; nothing is skipped.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import re
 import subprocess
@@ -125,3 +126,29 @@ def run_dag_through_the_api(dag_id: str, day: str, env: dict[str, str], *, timeo
         f"run {run_id} of {dag_id} did not succeed: {waited.stdout.strip()}\n{waited.stderr.strip()[-1500:]}\n"
         + task_logs(dag_id, run_id))
     return run_id
+
+
+@contextlib.contextmanager
+def airflow_cluster(dag: str, tmp_path: Path, env: dict[str, str]) -> Iterator[dict[str, str]]:
+    """Airflow on PostgreSQL (scheduler with LocalExecutor, DAG processor, API server) whose
+    DAGs folder holds only the project's ``dags/<dag>.py`` (a link) and whose task processes
+    get ``env`` (the profile: lake root, Spark master, sources); only the runs a test triggers
+    (no scheduled run on unpause), no retries. Yields the environment the servers were
+    started with (to pass to ``run_dag_through_the_api``); stops them at the end."""
+    dags = tmp_path / "dags"
+    dags.mkdir(exist_ok=True)
+    (dags / f"{dag}.py").symlink_to(REPO_ROOT / "dags" / f"{dag}.py")
+    env = {**env, "AIRFLOW__CORE__DAGS_FOLDER": str(dags), "AIRFLOW__SCHEDULER__USE_JOB_SCHEDULE": "False",
+           "KHO_TASK_RETRIES": "0"}
+    postgres = Server("postgres.sh")
+    server = Server("airflow-cluster.sh", env=env)
+    if server.was_running:
+        pytest.fail("an Airflow cluster is already running with another environment: stop it first "
+                    "(`bash infra/local/airflow-cluster.sh stop`)", pytrace=False)
+    server.start("make sure PostgreSQL is installed (`bash infra/local/postgres.sh install`), then see "
+                 ".cache/servers/airflow/*.log", timeout=300)
+    try:
+        yield env
+    finally:
+        server.stop()
+        postgres.stop()
