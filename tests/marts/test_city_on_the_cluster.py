@@ -95,7 +95,7 @@ def test_city_pipeline_through_airflow_on_the_cluster_equals_embedded(
            "KHO_EXPECTATIONS_DIR": str(expectations),
            "KHO_PSEUDONYM_KEY_FILE": str(city.root / "secrets" / "pseudonym.key")}  # the same key
     with airflow_cluster("city_pipeline", tmp_path, env) as env:
-        run_id = run_dag_through_the_api("city_pipeline", city.day.isoformat(), env, timeout=2400)
+        run_id = run_dag_through_the_api("city_pipeline", city.day.isoformat(), env, timeout=3600)
 
     options = delta_rs_storage_options(s3_settings_from_env(minio_env))
     marts = sorted(p.parent.relative_to(city.lake_root / "topic")
