@@ -54,6 +54,28 @@ class PeakRss(threading.Thread):
             time.sleep(0.5)
 
 
+def _version(spark, path: str) -> int:
+    from delta.tables import DeltaTable
+
+    return int(DeltaTable.forPath(spark, path).history(1).collect()[0]["version"])
+
+
+def _merge_metrics(spark, path: str, after: int) -> dict[str, int]:
+    """What the incremental run's commits to a MERGE target did: rows rewritten unchanged
+    (``numTargetRowsCopied``: the cost deletion vectors avoid), files removed, vectors added."""
+    from delta.tables import DeltaTable
+
+    wanted = ("numTargetRowsCopied", "numTargetFilesRemoved", "numTargetFilesAdded",
+              "numTargetDeletionVectorsAdded", "numTargetRowsUpdated", "numTargetRowsInserted",
+              "numTargetRowsDeleted", "numDeletionVectorsAdded", "numCopiedRows", "numRemovedFiles")
+    totals: dict[str, int] = {}
+    for row in DeltaTable.forPath(spark, path).history().where(f"version > {after}").collect():
+        for key, value in (row["operationMetrics"] or {}).items():
+            if key in wanted:
+                totals[key] = totals.get(key, 0) + int(value)
+    return totals
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sf", type=float, default=10.0)
@@ -70,6 +92,7 @@ def main() -> int:
     from kho.settings import get_settings
     from kho.sources import population
     from kho.spark import get_spark
+    from kho.integrated.tables import CITIZEN
     from spark_jobs import citizen_integrated, processed
 
     get_settings.cache_clear()
@@ -92,6 +115,10 @@ def main() -> int:
         return tp, time.perf_counter() - t, p, i
 
     full_p, full_i, p1, i1 = stage(DAY)
+    spec = TABLES[0]
+    merge_targets = {"records": spec.records.path(settings), "processed": spec.ref.path(settings),
+                     "duplicates": spec.duplicates.path(settings), "integrated": CITIZEN.ref.path(settings)}
+    versions_before = {name: _version(spark, path) for name, path in merge_targets.items()}
     print(f"full: processed {full_p:.1f} s, integrated {full_i:.1f} s", file=sys.stderr)
     n_change = int(stats.rows * args.change)
     with sqlite3.connect(db) as con:
@@ -102,15 +129,19 @@ def main() -> int:
     ingest2 = time.perf_counter() - t
     inc_p, inc_i, p2, i2 = stage(DAY + timedelta(days=1))
     sampler.stop.set()
+    merges = {name: _merge_metrics(spark, path, versions_before[name]) for name, path in merge_targets.items()}
     full, incremental = full_p + full_i, inc_p + inc_i
     result = {
         "benchmark": "processed_integrated", "sf": args.sf, "source_rows": stats.rows,
         "full": {"processed_s": round(full_p, 1), "integrated_s": round(full_i, 1), "total_s": round(full, 1),
                  "rows_read": p1["rows_read"], "quarantined": p1["quarantined"], "citizens": p1["processed"],
-                 "duplicates": p1["duplicates"], "rows_per_s": round(p1["rows_read"] / full)},
+                 "duplicates": p1["duplicates"], "rows_per_s": round(p1["rows_read"] / full),
+                 "steps_s": {"processed": p1.get("seconds"), "integrated": i1.get("seconds")}},
         "incremental": {"changed_source_rows": n_change, "raw_rows_written": raw2.rows_written,
                         "ingest_s": round(ingest2, 1), "processed_s": round(inc_p, 1), "integrated_s": round(inc_i, 1),
-                        "total_s": round(incremental, 1), "new_versions": i2["changed"] + i2["inserted"]},
+                        "total_s": round(incremental, 1), "new_versions": i2["changed"] + i2["inserted"],
+                        "steps_s": {"processed": p2.get("seconds"), "integrated": i2.get("seconds")},
+                        "merges": merges},
         "incremental_share_of_full": round(incremental / full, 3), "target_share": 0.20,
         "peak_rss_mb_process_tree": round(sampler.peak_mb),
         "machine": {"cpus": os.cpu_count()},

@@ -124,6 +124,45 @@ def delta_count(path: str, predicate: str | None = None) -> int:
         return int(con.sql(f"SELECT count(*) FROM delta_scan('{path}'){where}").fetchone()[0])
 
 
+def has_deletion_vectors(table: Any) -> bool:
+    """Whether a delta-rs ``DeltaTable`` may hold deletion vectors (the MERGE targets of the
+    Spark jobs do): its ``to_pyarrow_*`` readers refuse such tables."""
+    return "deletionVectors" in set(table.protocol().reader_features or ())
+
+
+def read_delta_arrow(path: str, columns: list[str] | None = None, *,
+                     options: dict[str, str] | None = None) -> pa.Table:
+    """A whole Delta table as Arrow, deletion vectors applied.
+
+    delta-rs reads plain tables directly; tables with deletion vectors go through its
+    DataFusion ``QueryBuilder``, which applies them. Types are the table's (large and view
+    Arrow types from DataFusion are cast back to the plain ones delta-rs returns).
+    """
+    import pyarrow as pa
+    from deltalake import DeltaTable, QueryBuilder
+
+    table = DeltaTable(path, storage_options=options if options is not None else storage_options())
+    if not has_deletion_vectors(table):
+        return table.to_pyarrow_table(columns=columns)
+    schema = pa.schema(table.schema().to_arrow())
+    if columns:
+        schema = pa.schema([schema.field(c) for c in columns])
+    listed = ", ".join('"' + c.replace('"', '""') + '"' for c in schema.names)
+    result = pa.table(QueryBuilder().register("t", table).execute(f"SELECT {listed} FROM t").read_all())
+    return result.cast(schema)
+
+
+def delta_row_count(path: str) -> int:
+    """Rows of a Delta table: from the Parquet footers when it has no deletion vectors (no data
+    read), else through DuckDB's delta_scan, which applies them."""
+    from deltalake import DeltaTable
+
+    table = DeltaTable(path, storage_options=storage_options())
+    if not has_deletion_vectors(table):
+        return table.to_pyarrow_dataset().count_rows()
+    return delta_count(path)
+
+
 def delta_append(path: str, table: pa.Table, **kwargs: Any) -> None:
     from deltalake import write_deltalake
 
@@ -137,10 +176,3 @@ def delta_overwrite(path: str, table: pa.Table, **kwargs: Any) -> int:
     write_deltalake(path, table, mode="overwrite", schema_mode="overwrite",
                     storage_options=storage_options(), **kwargs)
     return DeltaTable(path, storage_options=storage_options()).version()
-
-
-def delta_restore(path: str, version: int) -> None:
-    """Roll a table back to an earlier version (a new commit; history is kept)."""
-    from deltalake import DeltaTable
-
-    DeltaTable(path, storage_options=storage_options()).restore(version)

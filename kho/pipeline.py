@@ -139,8 +139,10 @@ def _restore(settings: Settings, previous: dict[str, int | None]) -> list[str]:
         if before is None:
             shutil.rmtree(path, ignore_errors=True)  # the table was created by the failed run
             done.append(f"removed {name}")
-        else:
-            lake.delta_restore(path, before)
+        else:  # Spark, not delta-rs: these tables have deletion vectors (spark_jobs/common.py)
+            from delta.tables import DeltaTable
+
+            DeltaTable.forPath(_spark(settings), path).restoreToVersion(before)
             done.append(f"{name} to version {before}")
     return done
 

@@ -117,6 +117,10 @@ def _ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
+def _literal(value: str) -> str:
+    return "'" + value.replace("'", "''") + "'"
+
+
 def scratch_db(settings: Settings, zone: str, ref: TableRef | str) -> Path:
     """The gate's scratch DuckDB file for a table: stable, so GX's run-time objects (data
     source, checkpoint) are reused rather than piling up one set per run."""
@@ -215,7 +219,7 @@ def _materialise(settings: Settings, ref: TableRef, db: Path, batch_filter: str 
     from deltalake import DeltaTable
 
     from kho.gate_views import create_batch_view
-    from kho.lake import is_object_store, storage_options
+    from kho.lake import has_deletion_vectors, is_object_store, storage_options
 
     path = ref.path(settings)
     if batch_column and batch_ids and not is_object_store(str(path)):
@@ -227,12 +231,23 @@ def _materialise(settings: Settings, ref: TableRef, db: Path, batch_filter: str 
         if rows is not None:
             return rows
         db.unlink(missing_ok=True)
-    dataset = DeltaTable(ref.path(settings), storage_options=storage_options()).to_pyarrow_dataset()
+    table = DeltaTable(ref.path(settings), storage_options=storage_options())
     where = f" WHERE {batch_filter}" if batch_filter else ""
+    if has_deletion_vectors(table):  # delta-rs's Arrow dataset would refuse it; delta_scan applies them
+        from kho.duck import connect
+
+        con = connect(db)
+        try:
+            con.execute("SET preserve_insertion_order = false")
+            con.execute(f"CREATE TEMP VIEW {SOURCE} AS SELECT * FROM delta_scan({_literal(str(path))})")
+            con.execute(f"CREATE TABLE {_ident(ref.name)} AS SELECT * FROM {SOURCE}{where}")
+            return int(con.execute(f"SELECT count(*) FROM {_ident(ref.name)}").fetchone()[0])
+        finally:
+            con.close()
     con = duckdb.connect(str(db))
     try:
         con.execute("SET preserve_insertion_order = false")  # row order means nothing to a check
-        con.register(SOURCE, dataset)
+        con.register(SOURCE, table.to_pyarrow_dataset())
         con.execute(f"CREATE TABLE {_ident(ref.name)} AS SELECT * FROM {SOURCE}{where}")
         con.unregister(SOURCE)
         return int(con.execute(f"SELECT count(*) FROM {_ident(ref.name)}").fetchone()[0])
@@ -411,12 +426,9 @@ def check_integrated(settings: Settings, name: str, summary: Mapping[str, Any], 
 
 
 def _row_count(path: str) -> int:
-    """Rows of a Delta table from its Parquet footers (no data read, no DuckDB extension)."""
-    from deltalake import DeltaTable
+    from kho.lake import delta_row_count
 
-    from kho.lake import storage_options
-
-    return DeltaTable(path, storage_options=storage_options()).to_pyarrow_dataset().count_rows()
+    return delta_row_count(path)
 
 
 def refresh_data_docs() -> None:

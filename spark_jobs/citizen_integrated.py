@@ -26,7 +26,7 @@ from kho.lake import INTEGRATED_CITIZEN, PROCESSED_CITIZEN, TableRef, Zone
 from kho.privacy import pseudonym
 from kho.settings import Settings
 from kho.integrated.tables import CITIZEN
-from spark_jobs.common import apply_properties, delta_exists, delta_version, job_main, read_delta
+from spark_jobs.common import StepTimer, apply_properties, delta_exists, delta_version, job_main, read_delta
 from spark_jobs.scd2 import merge_scd2
 
 ATTRIBUTES = ("cccd", "full_name", "birth_date", "sex", "commune_code", "address")
@@ -54,6 +54,7 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, full_reb
     def citizen_key(cccd: pd.Series) -> pd.Series:
         return cccd.map(lambda v: pseudonym(key, v))
 
+    timer = StepTimer()
     path = INTEGRATED_CITIZEN.path(settings)
     target = str(INTEGRATED_CITIZEN)
     batch = f"citizen.{logical_date:%Y%m%d}"
@@ -62,19 +63,24 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, full_reb
     changed = processed if mark is None else processed.where(F.col("_processed_at") > F.lit(mark))
     up_to = processed.agg(F.max("_processed_at")).first()[0]
     incoming = changed.select(citizen_key("cccd").alias("citizen_key"), *ATTRIBUTES)
+    timer.lap("find_changes")
     deleted = None
     if delta_exists(spark, path):
         current = read_delta(spark, path).where("is_current AND NOT is_deleted").select("citizen_key", "cccd")
         deleted = current.join(processed.select("cccd"), "cccd", "left_anti").select("citizen_key")
     counts = merge_scd2(spark, path, incoming, key="citizen_key", attributes=ATTRIBUTES,
                         as_of=datetime.now(timezone.utc).replace(tzinfo=None), batch=batch, deleted_keys=deleted)
+    timer.lap("merge")
     apply_properties(spark, path, CITIZEN.properties())
     if up_to is not None:
         _set_watermark(spark, settings, target, up_to, batch)
+    timer.lap("properties_and_watermark")
     table = read_delta(spark, path)
-    return {"batch_id": batch, "target": target, **counts, "compared": incoming.count(),
-            "active": table.where("is_current AND NOT is_deleted").count(), "versions": table.count(),
-            "delta_version": delta_version(spark, path)}
+    summary = {"batch_id": batch, "target": target, **counts, "compared": incoming.count(),
+               "active": table.where("is_current AND NOT is_deleted").count(), "versions": table.count(),
+               "delta_version": delta_version(spark, path)}
+    timer.lap("counts")
+    return {**summary, "seconds": timer.seconds}
 
 
 def _args(parser: argparse.ArgumentParser) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import time
 from datetime import date
 from typing import Any, Callable
 
@@ -30,6 +31,36 @@ def delta_version(spark: SparkSession, path: str) -> int | None:
     if not delta_exists(spark, path):
         return None
     return int(DeltaTable.forPath(spark, path).history(1).collect()[0]["version"])
+
+
+# Tables that later runs change in place (MERGE, DELETE) record those changes as deletion
+# vectors: without them a MERGE rewrites every Parquet file holding a changed key, and 1 % of
+# random keys touch every file, so a small incremental run rewrote whole million-row tables.
+# Spark and DuckDB's delta_scan (delta-kernel) read them; kho.lake.read_delta_arrow is the
+# Python reader (delta-rs 1.6's to_pyarrow_* refuse them, its DataFusion QueryBuilder does not).
+MERGE_TARGET_OPTIONS = {"delta.enableDeletionVectors": "true"}
+
+
+def write_merge_target(df: DataFrame, path: str) -> None:
+    """Create or replace (full rebuild) a table that later runs MERGE into, with deletion vectors on."""
+    writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
+    for key, value in MERGE_TARGET_OPTIONS.items():
+        writer = writer.option(key, value)
+    writer.save(path)
+
+
+class StepTimer:
+    """Seconds per step of a job, kept in its summary (run log, benchmarks): where an
+    incremental run spends its time is not where a full run does."""
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, step: str) -> None:
+        now = time.perf_counter()
+        self.seconds[step] = round(self.seconds.get(step, 0.0) + now - self._last, 2)
+        self._last = now
 
 
 def read_delta(spark: SparkSession, path: str) -> DataFrame:

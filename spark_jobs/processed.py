@@ -35,7 +35,7 @@ from pyspark.sql import functions as F
 from kho.lake import TableRef, Zone
 from kho.processed.base import ProcessedTable
 from kho.settings import Settings
-from spark_jobs.common import delta_exists, delta_version, job_main, read_delta
+from spark_jobs.common import StepTimer, delta_exists, delta_version, job_main, read_delta, write_merge_target
 
 BATCHES = TableRef(Zone.SYSTEM, "processed", "batches")
 _KEY_SEP = "\u241f"
@@ -146,6 +146,8 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
     summary: dict[str, Any] = {"table": str(spec.ref), "run_batch": run_batch, "full_rebuild": full_rebuild}
     if not delta_exists(spark, raw_path):
         raise FileNotFoundError(f"{spec.raw} does not exist; ingest it first (kho ingest {spec.raw.domain})")
+    timer = StepTimer()
+    summary["seconds"] = timer.seconds
     raw = read_delta(spark, raw_path)
     paths = {name: ref.path(settings) for name, ref in (("processed", spec.ref), ("records", spec.records),
                                                           ("duplicates", spec.duplicates),
@@ -156,6 +158,7 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
     new_batches = [b for b in all_batches if b not in seen]
     summary["raw_batches"] = new_batches
     summary["previous_version"] = delta_version(spark, paths["processed"]) if not full_rebuild else None
+    timer.lap("find_new_batches")
     if not new_batches:
         summary.update(rows_read=0, quarantined=0, valid=0, skipped="no new raw batches")
         return summary
@@ -172,6 +175,7 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
     cleaned = upserts.mapInArrow(_cleaner(spec, logical_date, source_columns), spark_schema).persist()
     rows_read = cleaned.count()
     summary["tombstones"] = tombstones.count()
+    timer.lap("clean")
 
     # 3. quarantine (replacing an earlier attempt of the same raw batches)
     reasons = _reasons()
@@ -191,6 +195,7 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
               .select("_batch_id", "record_id", "_record_hash", (F.col("count") - 1).alias("extra_copies"),
                       F.current_timestamp().alias("_recorded_at")))
     _replace_batches(copies, paths["collapsed"], new_batches, spark, overwrite_all=full_rebuild)
+    timer.lap("quarantine")
 
     # 4. the newest event per record -> records
     valid_cols = [f.name for f in spec.schema] + ["record_id", "_completeness", "_batch_id", "_record_hash",
@@ -209,7 +214,7 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
               .withColumn("_n", F.row_number().over(newest_first)).where("_n = 1").drop("_n")).persist()
     upsert_rows = latest.where("_op = 'U' AND NOT _rejected").drop("_op", "_rejected")
     if full_rebuild or not delta_exists(spark, paths["records"]):
-        upsert_rows.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(paths["records"])
+        write_merge_target(upsert_rows, paths["records"])
     else:
         target = DeltaTable.forPath(spark, paths["records"])
         (target.alias("t").merge(latest.alias("s"), "t.record_id = s.record_id")
@@ -220,11 +225,13 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
          .whenNotMatchedInsert(condition="s._op = 'U' AND NOT s._rejected",
                                values={c: f"s.{c}" for c in upsert_rows.columns})
          .execute())
+    timer.lap("records")
 
     # 5. survivorship for the business keys the changed records belong to
     bk = spec.business_key or ("record_id",)
     records = read_delta(spark, paths["records"]).withColumn("_bk", _key_expr(bk))
     survivorship_keys(spark, spec, records, latest, paths, full_rebuild=full_rebuild)
+    timer.lap("survivorship")
 
     # 6. reconciliation, then the watermark
     counts = cleaned.groupBy(F.col("_reject_reason").isNotNull().alias("r")).count().collect()
@@ -251,7 +258,9 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
                                   "duplicates; the batches stay unprocessed")
     cleaned.unpersist()
     latest.unpersist()
+    timer.lap("reconcile")
     _mark_processed(spark, settings, spec, new_batches, run_batch, full_rebuild)
+    timer.lap("watermark")
     return summary
 
 
@@ -295,8 +304,8 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
         F.when(F.col("_record_hash") == F.col("_survivor_hash"), "exact").otherwise("near").alias("kind"),
         F.current_timestamp().alias("_recorded_at"))
     if full_rebuild or not delta_exists(spark, paths["processed"]):
-        survivors.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(paths["processed"])
-        duplicates.write.format("delta").mode("overwrite").option("overwriteSchema", "true").save(paths["duplicates"])
+        write_merge_target(survivors, paths["processed"])
+        write_merge_target(duplicates, paths["duplicates"])
         return
     # survivors: one atomic MERGE (the new survivor of each affected key, or a delete marker)
     markers = keys.join(survivors.select("_bk"), "_bk", "left_anti").withColumn("_delete", F.lit(True))
@@ -329,7 +338,7 @@ def run_logged(spark: SparkSession, settings: Settings, *, logical_date: date, t
         rec.rows_duplicate, rec.delta_version = summary.get("duplicates"), summary.get("delta_version")
         rec.details = {k: summary[k] for k in ("raw_batches", "tombstones", "records", "processed",
                                                 "exact_copies_collapsed", "quarantine_by_reason", "skipped",
-                                                "full_rebuild") if k in summary}
+                                                "full_rebuild", "seconds") if k in summary}
     return summary
 
 

@@ -23,7 +23,7 @@ from typing import Any
 from pyspark.sql import DataFrame, SparkSession
 from pyspark.sql import functions as F
 
-from spark_jobs.common import delta_exists
+from spark_jobs.common import delta_exists, write_merge_target
 
 HISTORY_COLUMNS = ("attributes_hash", "valid_from", "valid_to", "is_current", "is_deleted", "_changed_batch")
 
@@ -60,7 +60,7 @@ def merge_scd2(spark: SparkSession, path: str, incoming: DataFrame, *, key: str,
         first = state.where(~F.col("is_deleted")).select(
             key, *attributes, "attributes_hash", "valid_from", F.lit(None).cast("timestamp").alias("valid_to"),
             F.lit(True).alias("is_current"), "is_deleted", "_changed_batch")
-        first.write.format("delta").mode("overwrite").save(path)
+        write_merge_target(first, path)
         n = spark.read.format("delta").load(path).count()
         return {"inserted": n, "changed": 0, "deleted": 0, "unchanged": 0}
 

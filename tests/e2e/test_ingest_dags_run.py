@@ -32,9 +32,9 @@ def city(tmp_path_factory):
 
 
 def _count(path: str) -> int:
-    from deltalake import DeltaTable
+    from kho.lake import delta_row_count
 
-    return DeltaTable(path).to_pyarrow_dataset().count_rows()
+    return delta_row_count(path)
 
 
 def test_generated_dags_load_a_database_and_a_stream_and_rerun_adds_nothing(city):

@@ -11,6 +11,7 @@ from deltalake import DeltaTable
 from kho.ingest.loader import day_interval, load_object
 from kho.ingest.registry import load_registry
 from kho.integrated.tables import ADMIN_UNIT, CITIZEN, CITIZEN_LINK, MATCH_STATS
+from kho.lake import read_delta_arrow
 from kho.privacy import pseudonym
 from kho.processed.catalog import find
 from kho.settings import get_settings
@@ -47,7 +48,7 @@ def city(isolated_settings, tmp_path, monkeypatch):
 
 
 def _table(ref):
-    return DeltaTable(ref.path(get_settings()))
+    return read_delta_arrow(ref.path(get_settings()))
 
 
 def test_citizens_links_and_match_statistics(spark, city):
@@ -57,17 +58,17 @@ def test_citizens_links_and_match_statistics(spark, city):
         processed.run(spark, settings, logical_date=DAY, table=find(name))
     first = citizen_integrated.run(spark, settings, logical_date=DAY)
     assert first["inserted"] == first["active"] > 0
-    citizens = _table(CITIZEN.ref).to_pyarrow_table().to_pylist()
+    citizens = _table(CITIZEN.ref).to_pylist()
     key = settings.pseudonym_key()
     assert all(c["citizen_key"] == pseudonym(key, c["cccd"]) for c in citizens)   # stable, keyed
     again = citizen_integrated.run(spark, settings, logical_date=DAY)
     assert again["inserted"] == again["changed"] == again["deleted"] == 0           # nothing new: no version
-    props = _table(CITIZEN.ref).metadata().configuration
+    props = DeltaTable(CITIZEN.ref.path(settings)).metadata().configuration
     assert props["kho.pii_columns"] == "cccd,full_name,birth_date,address" and props["kho.keys"] == "citizen_key"
 
     summary = citizen_links.run(spark, settings, logical_date=DAY)
-    links = _table(CITIZEN_LINK.ref).to_pyarrow_table()
-    stats = _table(MATCH_STATS.ref).to_pyarrow_table().to_pylist()
+    links = _table(CITIZEN_LINK.ref)
+    stats = _table(MATCH_STATS.ref).to_pylist()
     assert sum(s["matched"] + s["ambiguous"] + s["unmatched"] + s["no_key"] for s in stats) == links.num_rows
     by_role = {s["link_key"]: s for s in stats}
     assert by_role["insurance.participant"]["matched"] > 0.5 * sum(
@@ -82,7 +83,7 @@ def test_admin_units_are_an_entity_with_history(spark, isolated_settings):
     first = admin_unit_integrated.run(spark, get_settings(), logical_date=DAY)
     assert first["inserted"] == 114
     assert admin_unit_integrated.run(spark, get_settings(), logical_date=DAY)["unchanged"] == 114
-    units = _table(ADMIN_UNIT.ref).to_pyarrow_table().to_pylist()
+    units = _table(ADMIN_UNIT.ref).to_pylist()
     assert len({u["unit_code"] for u in units if u["is_current"]}) == 114
     assert sum(u["predecessor_count"] for u in units) >= 374 - 10                  # nearly every old unit maps somewhere
 
@@ -116,15 +117,15 @@ def test_business_and_parcel_entities_with_links(spark, economy):
     assert first["business"]["inserted"] > 0 and first["parcel"]["inserted"] > 0
     again = business_land_integrated.run(spark, settings, logical_date=DAY)
     assert again["business"]["inserted"] == again["business"]["changed"] == again["parcel"]["changed"] == 0
-    business = _table(BUSINESS.ref).to_pyarrow_table()
+    business = _table(BUSINESS.ref)
     households = [r for r in business.to_pylist() if r["kind"] == "household"]
     assert households and all(r["tax_code"] is None for r in households)            # owners only as pseudonyms
     assert "owner_cccd" not in business.column_names
-    parcels = _table(PARCEL.ref).to_pyarrow_table()
+    parcels = _table(PARCEL.ref)
     assert parcels.num_rows == len(set(parcels["parcel_key"].to_pylist()))
     for meta in (BUSINESS_LINK, PARCEL_LINK):
-        links = _table(meta.ref).to_pyarrow_table()
+        links = _table(meta.ref)
         statuses = [s for s in links["match_status"].to_pylist() if s != "no_key"]  # persons have no tax code
         assert statuses and statuses.count("matched") > 0.5 * len(statuses)
-    stats = _table(MATCH_STATS.ref).to_pyarrow_table().to_pylist()
+    stats = _table(MATCH_STATS.ref).to_pylist()
     assert {s["entity"] for s in stats} == {"business", "parcel"}

@@ -9,10 +9,10 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 import pytest
-from deltalake import DeltaTable
 
 from kho.ingest.loader import day_interval, load_object
 from kho.ingest.registry import load_registry
+from kho.lake import read_delta_arrow
 from kho.processed.population import TABLES
 from kho.settings import get_settings
 from kho.sources import population
@@ -47,7 +47,7 @@ def _ingest(day: date) -> None:
 
 
 def _snapshot(ref) -> list[tuple]:
-    table = DeltaTable(ref.path(get_settings())).to_pyarrow_table()
+    table = read_delta_arrow(ref.path(get_settings()))
     table = table.drop_columns([c for c in table.column_names if c in VOLATILE])
     return sorted(tuple(str(v) for v in row.values()) for row in table.to_pylist())
 
