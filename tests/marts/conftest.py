@@ -52,7 +52,10 @@ def city(tmp_path_factory: pytest.TempPathFactory) -> Iterator[City]:
     root = tmp_path_factory.mktemp("city")
     saved = dict(os.environ)
     for name in list(os.environ):
-        if name.startswith(("KHO_", "AIRFLOW_CONN_KHO_SRC_")):
+        # the run's configuration goes; where the local servers listen (infra/local: ports,
+        # timeouts, a test DSN) stays, since later fixtures start or reach those servers
+        local_servers = name.endswith("_PORT") or name.startswith(("KHO_TEST_", "KHO_SERVER_"))
+        if name.startswith(("KHO_", "AIRFLOW_CONN_KHO_SRC_")) and not local_servers:
             os.environ.pop(name)
     os.environ.update({"KHO_LAKE_ROOT": str(root / "lake"), "KHO_STATE_DIR": str(root / "state"),
                        "KHO_PSEUDONYM_KEY_FILE": str(root / "secrets" / "pseudonym.key"), "KHO_PROFILE": "embedded"})
