@@ -9,9 +9,11 @@ from datetime import date, timedelta
 
 import pyarrow as pa
 import pytest
+from deltalake import DeltaTable
 
 from kho.ingest.loader import day_interval, load_object
 from kho.ingest.registry import load_registry
+from kho import lake
 from kho.lake import read_delta_arrow
 from kho.processed.population import TABLES
 from kho.settings import get_settings
@@ -106,3 +108,31 @@ def test_a_rule_that_loses_a_row_fails_the_run_and_marks_nothing(spark, register
     with pytest.raises(Exception, match="must keep every row"):
         processed.run(spark, get_settings(), logical_date=DAY, table=broken)
     assert processed.processed_batches(spark, get_settings(), broken) == set()
+
+
+def test_a_failed_audit_restores_every_table_the_run_changed(spark, register):
+    """What audit_processed does on a critical failure: the tables have deletion vectors, so
+    the restore goes through Spark (delta-rs cannot write them); the next run redoes the batch."""
+    from kho import pipeline
+
+    settings = get_settings()
+    _ingest(DAY)
+    processed.run(spark, settings, logical_date=DAY, table=SPEC)
+    tables = pipeline._process_state_tables(settings)
+    before = {name: lake.delta_version(path) for name, path in tables.items()}
+    state = {name: _snapshot(getattr(SPEC, name)) for name in ("ref", "records", "duplicates")}
+    with sqlite3.connect(register) as con:
+        con.execute("UPDATE cong_dan SET dia_chi = dia_chi || ' (mới)', ngay_cap_nhat = '2026-11-28 09:00:00' "
+                    "WHERE id % 40 = 0")
+        con.execute("DELETE FROM cong_dan WHERE id % 97 = 0")
+    _ingest(DAY + timedelta(days=1))
+    second = processed.run(spark, settings, logical_date=DAY + timedelta(days=1), table=SPEC)
+    assert second["valid"] > 0 and second["tombstones"] > 0
+    assert lake.has_deletion_vectors(DeltaTable(SPEC.ref.path(settings)))
+
+    rolled = dict(r.split(" to version ") for r in pipeline._restore(settings, before))
+    assert set(rolled) >= {str(SPEC.ref), str(SPEC.records), str(processed.BATCHES)}
+    assert all(int(version) == before[name] for name, version in rolled.items())
+    assert {name: _snapshot(getattr(SPEC, name)) for name in state} == state
+    again = processed.run(spark, settings, logical_date=DAY + timedelta(days=1), table=SPEC)
+    assert again["raw_batches"] == second["raw_batches"] and again["processed"] == second["processed"]
