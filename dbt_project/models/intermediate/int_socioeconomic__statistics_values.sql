@@ -136,10 +136,14 @@ rolled as (
         target_year as year,
         count(*) as parts,
         max(period_end) as last_part_end,
-        sum(value) as sum_value,
-        case when count(value_last_year) = count(*) then sum(value_last_year) end as sum_last_year,
-        avg(value) as avg_value,
-        case when count(value_last_year) = count(*) then avg(value_last_year) end as avg_last_year,
+        -- added as decimals: exact, so the result does not depend on the order DuckDB's threads
+        -- add the parts in (a double sum can differ in its last bit from one build to the next)
+        cast(sum(value::decimal(38, 9)) as double) as sum_value,
+        case when count(value_last_year) = count(*) then cast(sum(value_last_year::decimal(38, 9)) as double)
+        end as sum_last_year,
+        cast(avg(value::decimal(38, 9)) as double) as avg_value,
+        case when count(value_last_year) = count(*) then cast(avg(value_last_year::decimal(38, 9)) as double)
+        end as avg_last_year,
         arg_max_null(value, period_end) as last_value,
         arg_max_null(value_last_year, period_end) as last_value_last_year,
         arg_max_null(ytd_value, period_end) as last_ytd,
