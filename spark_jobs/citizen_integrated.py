@@ -47,30 +47,6 @@ def _set_watermark(spark: SparkSession, settings: Settings, target: str, value: 
     df.write.format("delta").mode("append").save(WATERMARKS.path(settings))
 
 
-def _may_have_lost_citizens(spark: SparkSession, processed_path: str, since: datetime | None) -> bool:
-    """Whether a CCCD may have left processed since the last run (else the deletion anti-join
-    of every current citizen against every survivor, the costliest part of a small run, is skipped).
-
-    Survivors are keyed by the CCCD (their business key), so a CCCD leaves only through a
-    MERGE that deletes rows; any other commit (a full rebuild, a restore) counts as "may".
-    Commits from an hour before the watermark on are read: clocks of the Spark driver (which
-    stamps ``_processed_at``) and of the store (commit times) need not agree to the second.
-    """
-    from datetime import timedelta
-
-    from delta.tables import DeltaTable
-
-    from kho.processed.catalog import find
-
-    if since is None or find("population.citizen").business_key != ("cccd",):
-        return True
-    commits = (DeltaTable.forPath(spark, processed_path).history()
-               .where(F.col("timestamp") >= F.lit(since - timedelta(hours=1)))
-               .select("operation", "operationMetrics").collect())
-    return any(c["operation"] != "MERGE" or int((c["operationMetrics"] or {}).get("numTargetRowsDeleted", "1")) > 0
-               for c in commits)
-
-
 def run(spark: SparkSession, settings: Settings, *, logical_date: date, full_rebuild: bool = False) -> dict[str, Any]:
     key = settings.pseudonym_key()
 
@@ -89,7 +65,7 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, full_reb
     incoming = changed.select(citizen_key("cccd").alias("citizen_key"), *ATTRIBUTES)
     timer.lap("find_changes")
     deleted = None
-    if delta_exists(spark, path) and _may_have_lost_citizens(spark, PROCESSED_CITIZEN.path(settings), mark):
+    if delta_exists(spark, path):
         current = read_delta(spark, path).where("is_current AND NOT is_deleted").select("citizen_key", "cccd")
         deleted = current.join(processed.select("cccd"), "cccd", "left_anti").select("citizen_key")
     counts = merge_scd2(spark, path, incoming, key="citizen_key", attributes=ATTRIBUTES,

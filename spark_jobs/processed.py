@@ -289,11 +289,9 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
         # keys of the changed records: their new key, and the key they had before the change
         old = DeltaTable.forPath(spark, paths["duplicates"]).toDF().select("record_id", "_bk").unionByName(
             DeltaTable.forPath(spark, paths["processed"]).toDF().select("record_id", "_bk"))
-        # kept once found: the keys feed the re-ranking, the delete markers and the duplicates'
-        # MERGE, and each recomputation scans records, processed and duplicates again
         changed_ids = latest.select("record_id").distinct()
         keys = (records.join(changed_ids, "record_id").select("_bk")
-                .unionByName(old.join(changed_ids, "record_id").select("_bk")).distinct()).persist()
+                .unionByName(old.join(changed_ids, "record_id").select("_bk")).distinct())
         affected = records.join(F.broadcast(keys) if keys.count() < 100_000 else keys, "_bk")
         affected = affected.persist()
     ranked = (affected.withColumn("_rank", F.row_number().over(rank))
@@ -324,7 +322,6 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
      .merge(keys.alias("s"), "t._bk = s._bk").whenMatchedDelete().execute())
     duplicates.write.format("delta").mode("append").save(paths["duplicates"])
     affected.unpersist()
-    keys.unpersist()
 
 
 def run_logged(spark: SparkSession, settings: Settings, *, logical_date: date, table: str | ProcessedTable,

@@ -67,9 +67,7 @@ def merge_scd2(spark: SparkSession, path: str, incoming: DataFrame, *, key: str,
     target = DeltaTable.forPath(spark, path)
     current = target.toDF().where("is_current").select(key, F.col("attributes_hash").alias("_old_hash"),
                                                         F.col("is_deleted").alias("_was_deleted"))
-    # kept: the counts below read it, and each recomputation would join the whole current
-    # table again (and evaluate the caller's deleted_keys again)
-    joined = state.join(current, key, "left").persist()
+    joined = state.join(current, key, "left")
     # a deletion of an entity never seen, or already deleted, is no change
     changes = joined.where(F.col("_old_hash").isNull() & ~F.col("is_deleted")
                            | F.col("_old_hash").isNotNull() & (F.col("_old_hash") != F.col("attributes_hash")))
@@ -89,7 +87,6 @@ def merge_scd2(spark: SparkSession, path: str, incoming: DataFrame, *, key: str,
      .whenNotMatchedInsert(values=new_rows)
      .execute())
     changes.unpersist()
-    joined.unpersist()
     return counts
 
 
