@@ -50,13 +50,15 @@ station_days as (
         readings.local_date,
         86400.0 / intervals.interval_s as readings_per_day,
         count(readings.aqi) filter (where readings.is_valid) as aqi_readings,
-        avg(readings.aqi) filter (where readings.is_valid) as aqi,
+        -- averages and sums over decimals: exact, so they do not depend on the order DuckDB's
+        -- threads add the rows in (double sums differ in their last bit from one build to the next)
+        avg(readings.aqi::decimal(38, 9)) filter (where readings.is_valid) as aqi,
         count(readings.pm25) filter (where readings.is_valid) as pm25_readings,
-        avg(readings.pm25) filter (where readings.is_valid) as pm25,
+        avg(readings.pm25::decimal(38, 9)) filter (where readings.is_valid) as pm25,
         count(readings.vehicles) filter (where readings.is_valid) as vehicle_readings,
-        avg(readings.vehicles) filter (where readings.is_valid) as vehicles_per_reading,
+        avg(readings.vehicles::decimal(38, 9)) filter (where readings.is_valid) as vehicles_per_reading,
         count(readings.avg_speed_kmh) filter (where readings.is_valid) as speed_readings,
-        avg(readings.avg_speed_kmh) filter (where readings.is_valid) as speed_kmh,
+        avg(readings.avg_speed_kmh::decimal(38, 9)) filter (where readings.is_valid) as speed_kmh,
         max(readings.ingested_at) as ingested_at
     from readings
     inner join intervals on readings.station_id = intervals.station_id
@@ -89,12 +91,12 @@ unit_station_days as (
 select
     admin_unit_code,
     local_date,
-    avg(aqi) as aqi,
-    avg(pm25) as pm25,
+    avg(aqi::decimal(38, 9)) as aqi,
+    avg(pm25::decimal(38, 9)) as pm25,
     count(aqi) as aqi_station_days,
-    sum(traffic_flow) as traffic_flow_sum,
+    cast(sum(traffic_flow::decimal(38, 9)) as double) as traffic_flow_sum,
     count(traffic_flow) as traffic_flow_station_days,
-    sum(speed_kmh) as speed_sum,
+    cast(sum(speed_kmh::decimal(38, 9)) as double) as speed_sum,
     count(speed_kmh) as speed_station_days,
     cast(timezone('UTC', max(ingested_at)) as timestamp) as freshness_ts
 from unit_station_days

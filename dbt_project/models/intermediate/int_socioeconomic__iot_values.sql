@@ -22,12 +22,13 @@ per_period as (
         -- good air (VN_AQI 0-50) on a day: the unit's daily AQI
         count(*) filter (where daily.aqi <= 50) as aqi_good_days,
         count(daily.aqi) as aqi_days,
-        sum(daily.aqi) as aqi_sum,
+        -- summed as decimals: exact, whatever order the days are added in
+        cast(sum(daily.aqi::decimal(38, 9)) as double) as aqi_sum,
         count(daily.pm25) as pm25_days,
-        sum(daily.pm25) as pm25_sum,
-        sum(daily.traffic_flow_sum) as traffic_flow_sum,
+        cast(sum(daily.pm25::decimal(38, 9)) as double) as pm25_sum,
+        cast(sum(daily.traffic_flow_sum::decimal(38, 9)) as double) as traffic_flow_sum,
         sum(daily.traffic_flow_station_days) as traffic_flow_station_days,
-        sum(daily.speed_sum) as speed_sum,
+        cast(sum(daily.speed_sum::decimal(38, 9)) as double) as speed_sum,
         sum(daily.speed_station_days) as speed_station_days,
         max(daily.freshness_ts) as freshness_ts
     from daily
@@ -77,7 +78,7 @@ long as (
 year_to_date as (
     select
         *,
-        sum(numerator) over ytd_window as ytd_numerator,
+        cast(sum(numerator::decimal(38, 9)) over ytd_window as double) as ytd_numerator,
         sum(denominator) over ytd_window as ytd_denominator
     from long
     window ytd_window as (
