@@ -47,7 +47,8 @@ counted as (
         count(*) filter (where holder_kind = 'person') as person_holder_certificates,
         count(*) filter (where holder_kind = 'organisation') as organisation_holder_certificates,
         count(*) filter (where is_registered_enterprise_holder) as registered_enterprise_holder_certificates,
-        coalesce(sum(area_m2), 0) as issued_area_m2,
+        -- exact (decimal) sum: the same total whatever order the rows are added in
+        cast(coalesce(sum(area_m2::decimal(38, 9)), 0) as double) as issued_area_m2,
         count(*) filter (where status = 'withdrawn') as withdrawn_since,
         max(ingested_at) as data_ingested_at
     from periods

@@ -36,10 +36,12 @@ counted as (
         land_use_code,
         land_use_group,
         count(*) as parcels,
-        coalesce(sum(area_m2), 0) as area_m2,
+        -- areas add as decimals: exact, so the total does not depend on the order DuckDB's threads
+        -- add the rows in (double sums differ in their last bit from one build to the next)
+        cast(coalesce(sum(area_m2::decimal(38, 9)), 0) as double) as area_m2,
         count(area_m2) as parcels_with_area,
         count(*) filter (where is_certified) as certified_parcels,
-        coalesce(sum(area_m2) filter (where is_certified), 0) as certified_area_m2,
+        cast(coalesce(sum(area_m2::decimal(38, 9)) filter (where is_certified), 0) as double) as certified_area_m2,
         count(*) filter (where has_geometry) as parcels_with_geometry,
         max(ingested_at) as data_ingested_at
     from joined

@@ -55,7 +55,9 @@ cohorts as (
         count(*) filter (where dossier_levels.is_resolved_on_time) as dossiers_resolved_on_time,
         count(*) filter (where dossier_levels.is_resolved_late) as dossiers_resolved_late,
         count(*) filter (where dossier_levels.is_returned) as dossiers_returned,
-        avg(dossier_levels.processing_days) filter (where dossier_levels.is_resolved) as avg_processing_days,
+        -- averaged as decimals: exact, so the mean does not depend on the order the rows are added in
+        cast(avg(dossier_levels.processing_days::decimal(38, 9)) filter (where dossier_levels.is_resolved) as double)
+            as avg_processing_days,
         max(dossier_levels.ingested_at) as last_ingested_at
     from dossier_levels
     inner join calendar on calendar.calendar_date = dossier_levels.received_date
