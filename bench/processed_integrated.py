@@ -140,6 +140,7 @@ def main() -> int:
         "incremental": {"changed_source_rows": n_change, "raw_rows_written": raw2.rows_written,
                         "ingest_s": round(ingest2, 1), "processed_s": round(inc_p, 1), "integrated_s": round(inc_i, 1),
                         "total_s": round(incremental, 1), "new_versions": i2["changed"] + i2["inserted"],
+                        "integrated_changes_from": i2.get("changes_from"),
                         "steps_s": {"processed": p2.get("seconds"), "integrated": i2.get("seconds")},
                         "merges": merges},
         "incremental_share_of_full": round(incremental / full, 3), "target_share": 0.20,

@@ -39,12 +39,17 @@ def delta_version(spark: SparkSession, path: str) -> int | None:
 # Spark and DuckDB's delta_scan (delta-kernel) read them; kho.lake.read_delta_arrow is the
 # Python reader (delta-rs 1.6's to_pyarrow_* refuse them, its DataFusion QueryBuilder does not).
 MERGE_TARGET_OPTIONS = {"delta.enableDeletionVectors": "true"}
+# Tables whose readers want "what changed since version N" (the processed survivors, read by
+# the integration jobs) also keep the Delta change data feed: a MERGE then writes the changed
+# rows once more under _change_data, and a reader gets them without comparing whole tables.
+CHANGE_FEED_OPTIONS = {"delta.enableChangeDataFeed": "true"}
 
 
-def write_merge_target(df: DataFrame, path: str) -> None:
+def write_merge_target(df: DataFrame, path: str, *, change_feed: bool = False) -> None:
     """Create or replace (full rebuild) a table that later runs MERGE into, with deletion vectors on."""
     writer = df.write.format("delta").mode("overwrite").option("overwriteSchema", "true")
-    for key, value in MERGE_TARGET_OPTIONS.items():
+    options = {**MERGE_TARGET_OPTIONS, **(CHANGE_FEED_OPTIONS if change_feed else {})}
+    for key, value in options.items():
         writer = writer.option(key, value)
     writer.save(path)
 

@@ -265,12 +265,46 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
 
 
 def _replace_batches(df: DataFrame, path: str, batches: list[str], spark: SparkSession, *, overwrite_all: bool) -> None:
+    """Write the rows of ``batches`` to ``path``, replacing any earlier attempt of those batches.
+
+    Nothing to write and nothing to replace (the usual case for exact copies, and for a clean
+    day's quarantine) commits nothing: a Delta commit costs more than finding that out.
+    """
     writer = df.write.format("delta")
     if overwrite_all or not delta_exists(spark, path):
         writer.mode("overwrite").option("overwriteSchema", "true").save(path)
-    else:
-        listed = ", ".join("'" + b.replace("'", "''") + "'" for b in batches)
-        writer.mode("overwrite").option("replaceWhere", f"_batch_id IN ({listed})").save(path)
+        return
+    if df.isEmpty() and read_delta(spark, path).where(F.col("_batch_id").isin(batches)).isEmpty():
+        return
+    listed = ", ".join("'" + b.replace("'", "''") + "'" for b in batches)
+    writer.mode("overwrite").option("replaceWhere", f"_batch_id IN ({listed})").save(path)
+
+
+# Above this many affected business keys a run re-ranks every key: one pass over the records
+# is then cheaper than MERGEs keyed on a list this long, and the driver does not hold it.
+MAX_AFFECTED_KEYS = 250_000
+
+
+def _affected_keys(spark: SparkSession, spec: ProcessedTable, latest: DataFrame,
+                   paths: dict[str, str]) -> list[str] | None:
+    """The business keys a run's changed records belong to, now and before (None: too many).
+
+    Now: the key of each version this run upserted into the records. Before: the key each
+    changed record had where the last survivorship put it (survivors or duplicates), so a
+    record that moved to another key, or left, frees its old key for re-ranking. One pass over
+    those two tables, joined with the changed ids (broadcast); the list comes to the driver,
+    so what follows never re-reads whole tables to find it again.
+    """
+    from delta.tables import DeltaTable
+
+    bk = spec.business_key or ("record_id",)
+    ids = latest.select("record_id").distinct()
+    now = latest.where("_op = 'U' AND NOT _rejected").select(_key_expr(bk).alias("_bk"))
+    before = (DeltaTable.forPath(spark, paths["processed"]).toDF().select("record_id", "_bk")
+              .unionByName(DeltaTable.forPath(spark, paths["duplicates"]).toDF().select("record_id", "_bk"))
+              .join(F.broadcast(ids), "record_id", "left_semi").select("_bk"))
+    rows = now.unionByName(before).distinct().limit(MAX_AFFECTED_KEYS + 1).collect()
+    return None if len(rows) > MAX_AFFECTED_KEYS else [r[0] for r in rows]
 
 
 def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFrame, latest: DataFrame,
@@ -283,17 +317,14 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
         order.append(F.col(spec.source_timestamp).desc_nulls_last())
     order += [F.col("_completeness").desc_nulls_last(), F.col("record_id").desc()]
     rank = Window.partitionBy("_bk").orderBy(*order)
-    if full_rebuild or not delta_exists(spark, paths["processed"]):
+    incremental = not full_rebuild and delta_exists(spark, paths["processed"])
+    listed = _affected_keys(spark, spec, latest, paths) if incremental else None
+    if listed is None:
         affected = records
     else:
-        # keys of the changed records: their new key, and the key they had before the change
-        old = DeltaTable.forPath(spark, paths["duplicates"]).toDF().select("record_id", "_bk").unionByName(
-            DeltaTable.forPath(spark, paths["processed"]).toDF().select("record_id", "_bk"))
-        changed_ids = latest.select("record_id").distinct()
-        keys = (records.join(changed_ids, "record_id").select("_bk")
-                .unionByName(old.join(changed_ids, "record_id").select("_bk")).distinct())
-        affected = records.join(F.broadcast(keys) if keys.count() < 100_000 else keys, "_bk")
-        affected = affected.persist()
+        keys = spark.createDataFrame([(k,) for k in listed], "_bk string")
+        # the affected keys' records, read once and kept: ranking, markers and both MERGEs use them
+        affected = records.join(F.broadcast(keys), "_bk", "left_semi").localCheckpoint()
     ranked = (affected.withColumn("_rank", F.row_number().over(rank))
               .withColumn("_survivor_record_id", F.first("record_id").over(rank))
               .withColumn("_survivor_hash", F.first("_record_hash").over(rank)))
@@ -303,9 +334,11 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
         "_bk", "record_id", F.col("_survivor_record_id").alias("survivor_record_id"), "_batch_id",
         F.when(F.col("_record_hash") == F.col("_survivor_hash"), "exact").otherwise("near").alias("kind"),
         F.current_timestamp().alias("_recorded_at"))
-    if full_rebuild or not delta_exists(spark, paths["processed"]):
-        write_merge_target(survivors, paths["processed"])
+    if listed is None:  # a first run, a full rebuild, or a change to most keys: rank every key
+        write_merge_target(survivors, paths["processed"], change_feed=True)
         write_merge_target(duplicates, paths["duplicates"])
+        return
+    if not listed:
         return
     # survivors: one atomic MERGE (the new survivor of each affected key, or a delete marker)
     markers = keys.join(survivors.select("_bk"), "_bk", "left_anti").withColumn("_delete", F.lit(True))
@@ -316,12 +349,18 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
      .whenMatchedUpdate(condition="NOT s._delete", set={c: f"s.{c}" for c in cols})
      .whenNotMatchedInsert(condition="NOT s._delete", values={c: f"s.{c}" for c in cols})
      .execute())
-    # duplicates: a log per key; replace the affected keys' rows (a crash between the two commits
-    # is caught by the reconciliation, which re-ranks everything once before failing)
+    # duplicates: a log per key; the affected keys' rows are replaced in one MERGE: one marker
+    # per key matches (and deletes) its old rows, the new rows (null merge key) are inserted.
+    # A crash between this commit and the survivors' is caught by the reconciliation, which
+    # re-ranks everything once before failing.
+    dup_cols = duplicates.columns
+    replace = (keys.withColumn("_merge_bk", F.col("_bk"))
+               .unionByName(duplicates.withColumn("_merge_bk", F.lit(None).cast("string")), allowMissingColumns=True))
     (DeltaTable.forPath(spark, paths["duplicates"]).alias("t")
-     .merge(keys.alias("s"), "t._bk = s._bk").whenMatchedDelete().execute())
-    duplicates.write.format("delta").mode("append").save(paths["duplicates"])
-    affected.unpersist()
+     .merge(replace.alias("s"), "t._bk = s._merge_bk")
+     .whenMatchedDelete()
+     .whenNotMatchedInsert(condition="s._merge_bk IS NULL", values={c: f"s.{c}" for c in dup_cols})
+     .execute())
 
 
 def run_logged(spark: SparkSession, settings: Settings, *, logical_date: date, table: str | ProcessedTable,

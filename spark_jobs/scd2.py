@@ -64,20 +64,24 @@ def merge_scd2(spark: SparkSession, path: str, incoming: DataFrame, *, key: str,
         n = spark.read.format("delta").load(path).count()
         return {"inserted": n, "changed": 0, "deleted": 0, "unchanged": 0}
 
+    # The run's new states are few in an incremental run: computed once (their sources are
+    # whole-table reads) and kept, so the comparison, the counts and the MERGE reuse them, and
+    # the current versions are looked up for those keys only (a broadcast semi-join).
+    state = state.localCheckpoint()
     target = DeltaTable.forPath(spark, path)
-    current = target.toDF().where("is_current").select(key, F.col("attributes_hash").alias("_old_hash"),
-                                                        F.col("is_deleted").alias("_was_deleted"))
-    joined = state.join(current, key, "left")
-    # a deletion of an entity never seen, or already deleted, is no change
-    changes = joined.where(F.col("_old_hash").isNull() & ~F.col("is_deleted")
-                           | F.col("_old_hash").isNotNull() & (F.col("_old_hash") != F.col("attributes_hash")))
-    changes = changes.persist()
-    counts = {
-        "inserted": changes.where(F.col("_old_hash").isNull()).count(),
-        "deleted": changes.where(F.col("is_deleted")).count(),
-    }
-    counts["changed"] = changes.count() - counts["inserted"] - counts["deleted"]
-    counts["unchanged"] = joined.count() - changes.count()
+    current = (target.toDF().where("is_current").join(state.select(key), key, "left_semi")
+               .select(key, F.col("attributes_hash").alias("_old_hash"), F.col("is_deleted").alias("_was_deleted")))
+    old, new = F.col("_old_hash"), F.col("attributes_hash")
+    kind = (F.when(old.isNull(), F.when(F.col("is_deleted"), "unchanged").otherwise("inserted"))
+            .when(old == new, "unchanged")
+            .when(F.col("is_deleted"), "deleted")   # a deletion of an entity never seen, or already deleted, is no change
+            .otherwise("changed"))
+    joined = state.join(current, key, "left").withColumn("_kind", kind).localCheckpoint()
+    counts = {"inserted": 0, "changed": 0, "deleted": 0, "unchanged": 0}
+    counts.update({r["_kind"]: r["count"] for r in joined.groupBy("_kind").count().collect()})
+    if counts["inserted"] + counts["changed"] + counts["deleted"] == 0:
+        return counts  # nothing to write: no empty commit
+    changes = joined.where(F.col("_kind") != "unchanged")
     staged = (changes.withColumn("_merge_key", F.col(key))
               .unionByName(changes.where(F.col("_old_hash").isNotNull()).withColumn("_merge_key", F.lit(None)
                                                                                      .cast(incoming.schema[key].dataType))))
@@ -86,7 +90,6 @@ def merge_scd2(spark: SparkSession, path: str, incoming: DataFrame, *, key: str,
                         set={"is_current": "false", "valid_to": "s.valid_from"})
      .whenNotMatchedInsert(values=new_rows)
      .execute())
-    changes.unpersist()
     return counts
 
 

@@ -82,6 +82,7 @@ def test_incremental_runs_equal_a_full_rebuild(spark, register):
     assert again.get("skipped") == "no new raw batches"
     integrated = citizen_integrated.run(spark, get_settings(), logical_date=DAY + timedelta(days=1))
     assert integrated["changed"] > 0 and integrated["deleted"] > 0 and integrated["compared"] < first["processed"] / 2
+    assert integrated["changes_from"].startswith("change data feed")   # not a comparison of every citizen
     # the incremental integration (only survivors processed since the watermark) missed nothing:
     # comparing every citizen finds no further change
     full = citizen_integrated.run(spark, get_settings(), logical_date=DAY + timedelta(days=1), full_rebuild=True)
