@@ -35,11 +35,11 @@ _PARTITION_TYPES = {
 }
 
 
-def _quote(value: str) -> str:
+def sql_literal(value: str) -> str:
     return "'" + value.replace("'", "''") + "'"
 
 
-def _ident(name: str) -> str:
+def sql_ident(name: str) -> str:
     return '"' + name.replace('"', '""') + '"'
 
 
@@ -92,7 +92,7 @@ def create_batch_view(con, view: str, table_path: str, column: str, values: Sequ
         return None
     files, table = found
     if not files:
-        con.execute(f"CREATE VIEW {_ident(view)} AS SELECT NULL AS {_ident(column)} WHERE false")
+        con.execute(f"CREATE VIEW {sql_ident(view)} AS SELECT NULL AS {sql_ident(column)} WHERE false")
         return 0
     schema = table.schema()
     partition_types: dict[str, str] = {}
@@ -102,18 +102,18 @@ def create_batch_view(con, view: str, table_path: str, column: str, values: Sequ
         if delta_type not in _PARTITION_TYPES:
             return None
         partition_types[name] = _PARTITION_TYPES[delta_type]
-    file_list = ", ".join(_quote(f) for f in files)
-    casts = ", ".join(f"CAST({_ident(n)} AS {t}) AS {_ident(n)}" for n, t in partition_types.items())
+    file_list = ", ".join(sql_literal(f) for f in files)
+    casts = ", ".join(f"CAST({sql_ident(n)} AS {t}) AS {sql_ident(n)}" for n, t in partition_types.items())
     replace = f" REPLACE ({casts})" if casts else ""
     scan = (f"read_parquet([{file_list}], union_by_name = true, hive_partitioning = {str(bool(partition_types)).lower()}"
             + (", hive_types_autocast = false" if partition_types else "") + ")")
-    values_sql = ", ".join(_quote(v) for v in values)
-    con.execute(f"CREATE VIEW {_ident(view)} AS SELECT *{replace} FROM {scan} "
-                f"WHERE {_ident(column)} IN ({values_sql})")
-    have = {row[0] for row in con.execute(f"DESCRIBE {_ident(view)}").fetchall()}
+    values_sql = ", ".join(sql_literal(v) for v in values)
+    con.execute(f"CREATE VIEW {sql_ident(view)} AS SELECT *{replace} FROM {scan} "
+                f"WHERE {sql_ident(column)} IN ({values_sql})")
+    have = {row[0] for row in con.execute(f"DESCRIBE {sql_ident(view)}").fetchall()}
     missing = [f.name for f in schema.fields if f.name not in have]
     if missing:
         log.debug("batch view of %s lacks %s (schema evolved): copying instead", table_path, missing)
-        con.execute(f"DROP VIEW {_ident(view)}")
+        con.execute(f"DROP VIEW {sql_ident(view)}")
         return None
-    return int(con.execute(f"SELECT count(*) FROM {_ident(view)}").fetchone()[0])
+    return int(con.execute(f"SELECT count(*) FROM {sql_ident(view)}").fetchone()[0])

@@ -130,8 +130,7 @@ def has_deletion_vectors(table: Any) -> bool:
     return "deletionVectors" in set(table.protocol().reader_features or ())
 
 
-def read_delta_arrow(path: str, columns: list[str] | None = None, *,
-                     options: dict[str, str] | None = None) -> pa.Table:
+def read_delta_arrow(path: str, columns: list[str] | None = None) -> pa.Table:
     """A whole Delta table as Arrow, deletion vectors applied.
 
     delta-rs reads plain tables directly; tables with deletion vectors go through its
@@ -141,7 +140,7 @@ def read_delta_arrow(path: str, columns: list[str] | None = None, *,
     import pyarrow as pa
     from deltalake import DeltaTable, QueryBuilder
 
-    table = DeltaTable(path, storage_options=options if options is not None else storage_options())
+    table = DeltaTable(path, storage_options=storage_options())
     if not has_deletion_vectors(table):
         return table.to_pyarrow_table(columns=columns)
     schema = pa.schema(table.schema().to_arrow())

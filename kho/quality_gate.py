@@ -47,7 +47,8 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kho.lake import TableRef
+from kho.gate_views import sql_ident, sql_literal
+from kho.lake import TableRef, delta_row_count
 from kho.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -110,15 +111,7 @@ def sql_in(column: str, values: Iterable[str]) -> str:
     """``"col" IN ('a', 'b')`` with the values quoted (batch ids come from our own runs,
     but a quote in one must not break the predicate)."""
     quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
-    return f'{_ident(column)} IN ({quoted})'
-
-
-def _ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
-
-
-def _literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
+    return f'{sql_ident(column)} IN ({quoted})'
 
 
 def scratch_db(settings: Settings, zone: str, ref: TableRef | str) -> Path:
@@ -239,18 +232,18 @@ def _materialise(settings: Settings, ref: TableRef, db: Path, batch_filter: str 
         con = connect(db)
         try:
             con.execute("SET preserve_insertion_order = false")
-            con.execute(f"CREATE TEMP VIEW {SOURCE} AS SELECT * FROM delta_scan({_literal(str(path))})")
-            con.execute(f"CREATE TABLE {_ident(ref.name)} AS SELECT * FROM {SOURCE}{where}")
-            return int(con.execute(f"SELECT count(*) FROM {_ident(ref.name)}").fetchone()[0])
+            con.execute(f"CREATE TEMP VIEW {SOURCE} AS SELECT * FROM delta_scan({sql_literal(str(path))})")
+            con.execute(f"CREATE TABLE {sql_ident(ref.name)} AS SELECT * FROM {SOURCE}{where}")
+            return int(con.execute(f"SELECT count(*) FROM {sql_ident(ref.name)}").fetchone()[0])
         finally:
             con.close()
     con = duckdb.connect(str(db))
     try:
         con.execute("SET preserve_insertion_order = false")  # row order means nothing to a check
         con.register(SOURCE, table.to_pyarrow_dataset())
-        con.execute(f"CREATE TABLE {_ident(ref.name)} AS SELECT * FROM {SOURCE}{where}")
+        con.execute(f"CREATE TABLE {sql_ident(ref.name)} AS SELECT * FROM {SOURCE}{where}")
         con.unregister(SOURCE)
-        return int(con.execute(f"SELECT count(*) FROM {_ident(ref.name)}").fetchone()[0])
+        return int(con.execute(f"SELECT count(*) FROM {sql_ident(ref.name)}").fetchone()[0])
     finally:
         con.close()
 
@@ -411,10 +404,10 @@ def check_integrated(settings: Settings, name: str, summary: Mapping[str, Any], 
                 results.append(GateResult("integrated", written.table, suite, (batch,), 0, passed=True,
                                           skipped="no entity changed in this run"))
                 continue
-            if _row_count(path) <= SMALL_TABLE_ROWS:
+            if delta_row_count(path) <= SMALL_TABLE_ROWS:
                 batch_filter = None
             else:
-                key = _ident(written.key or "")
+                key = sql_ident(written.key or "")
                 batch_filter = f"{key} IN (SELECT {key} FROM {SOURCE} WHERE {sql_in('_changed_batch', [batch])})"
         else:
             batch_filter = sql_in("_run_batch", [batch])
@@ -423,12 +416,6 @@ def check_integrated(settings: Settings, name: str, summary: Mapping[str, Any], 
                              raise_on_failure=False))
     raise_if_failed(results)
     return results
-
-
-def _row_count(path: str) -> int:
-    from kho.lake import delta_row_count
-
-    return delta_row_count(path)
 
 
 def refresh_data_docs() -> None:

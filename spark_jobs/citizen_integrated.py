@@ -73,8 +73,10 @@ def _changed_cccds(spark: SparkSession, path: str, since: int, until: int) -> li
     from py4j.protocol import Py4JJavaError
     from pyspark.errors import PySparkException
 
-    if until <= since:
+    if until == since:
         return []
+    if until < since:  # processed was dropped and created anew: its versions say nothing about ours
+        return None
     try:
         feed = (spark.read.format("delta").option("readChangeFeed", "true")
                 .option("startingVersion", since + 1).option("endingVersion", until).load(path))
