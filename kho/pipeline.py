@@ -157,7 +157,8 @@ def integrate(logical_date: date, *, run_id: str = "", settings: Settings | None
         summary = citizen_integrated.run(_spark(settings), settings, logical_date=logical_date)
         rec.batch_id, rec.target, rec.rows_out = summary["batch_id"], summary["target"], summary["active"]
         rec.delta_version = summary["delta_version"]
-        rec.details = {k: summary[k] for k in ("inserted", "changed", "deleted", "unchanged", "compared", "versions")}
+        rec.details = {k: summary[k] for k in ("inserted", "changed", "deleted", "unchanged", "compared",
+                                                "versions", "changes_from") if k in summary}
     gates = quality_gate.check_integrated(settings, "citizen_integrated", summary, logical_date=logical_date,
                                           run_id=run_id, dag_id="population_pipeline")
     quality_gate.refresh_data_docs()

@@ -35,7 +35,8 @@ from pyspark.sql import functions as F
 from kho.lake import TableRef, Zone
 from kho.processed.base import ProcessedTable
 from kho.settings import Settings
-from spark_jobs.common import StepTimer, delta_exists, delta_version, job_main, read_delta, write_merge_target
+from spark_jobs.common import (StepTimer, delta_exists, delta_version, job_main, read_delta, sql_literal,
+                                write_merge_target)
 
 BATCHES = TableRef(Zone.SYSTEM, "processed", "batches")
 _KEY_SEP = "\u241f"
@@ -83,6 +84,11 @@ def _mark_processed(spark: SparkSession, settings: Settings, table: ProcessedTab
 
 
 # -- cleaning --------------------------------------------------------------------------------
+
+def _business_key(spec: ProcessedTable) -> tuple[str, ...]:
+    """A table without a business key de-duplicates nothing: each source record is its own key."""
+    return spec.business_key or ("record_id",)
+
 
 def _key_expr(columns: tuple[str, ...]):
     return F.concat_ws(_KEY_SEP, *[F.coalesce(F.col(c).cast("string"), F.lit("\u2205")) for c in columns])
@@ -228,18 +234,18 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, table: s
     timer.lap("records")
 
     # 5. survivorship for the business keys the changed records belong to
-    bk = spec.business_key or ("record_id",)
+    bk = _business_key(spec)
     records = read_delta(spark, paths["records"]).withColumn("_bk", _key_expr(bk))
-    survivorship_keys(spark, spec, records, latest, paths, full_rebuild=full_rebuild)
-    timer.lap("survivorship")
+    survivorship_keys(spark, spec, records, latest, paths, full_rebuild=full_rebuild,
+                      changed_records=rows_read + summary["tombstones"], timer=timer)
 
     # 6. reconciliation, then the watermark
-    counts = cleaned.groupBy(F.col("_reject_reason").isNotNull().alias("r")).count().collect()
-    quarantined = sum(r["count"] for r in counts if r["r"])
+    by_reason = {r["_reject_reason"]: r["count"]
+                 for r in cleaned.groupBy("_reject_reason").count().collect() if r["_reject_reason"] is not None}
+    quarantined = sum(by_reason.values())
     n_records = read_delta(spark, paths["records"]).count()
     n_processed = read_delta(spark, paths["processed"]).count()
     n_duplicates = read_delta(spark, paths["duplicates"]).count()
-    by_reason = {r["reason_code"]: r["n"] for r in rejected.groupBy("reason_code").agg(F.count("*").alias("n")).collect()}
     collapsed = read_delta(spark, paths["collapsed"]).where(F.col("_batch_id").isin(new_batches)) \
         .agg(F.coalesce(F.sum("extra_copies"), F.lit(0))).first()[0]
     summary.update(rows_read=rows_read, quarantined=quarantined, valid=rows_read - quarantined,
@@ -276,40 +282,47 @@ def _replace_batches(df: DataFrame, path: str, batches: list[str], spark: SparkS
         return
     if df.isEmpty() and read_delta(spark, path).where(F.col("_batch_id").isin(batches)).isEmpty():
         return
-    listed = ", ".join("'" + b.replace("'", "''") + "'" for b in batches)
+    listed = ", ".join(sql_literal(b) for b in batches)
     writer.mode("overwrite").option("replaceWhere", f"_batch_id IN ({listed})").save(path)
 
 
-# Above this many affected business keys a run re-ranks every key: one pass over the records
-# is then cheaper than MERGEs keyed on a list this long, and the driver does not hold it.
+# Above this many changed records a run re-ranks every key: one pass over the records is
+# then cheaper than MERGEs keyed on a list this long, and the driver does not hold it.
 MAX_AFFECTED_KEYS = 250_000
 
 
 def _affected_keys(spark: SparkSession, spec: ProcessedTable, latest: DataFrame,
-                   paths: dict[str, str]) -> list[str] | None:
-    """The business keys a run's changed records belong to, now and before (None: too many).
+                   paths: dict[str, str]) -> list[str]:
+    """The business keys a run's changed records belong to, now and before.
 
     Now: the key of each version this run upserted into the records. Before: the key each
     changed record had where the last survivorship put it (survivors or duplicates), so a
     record that moved to another key, or left, frees its old key for re-ranking. One pass over
     those two tables, joined with the changed ids (broadcast); the list comes to the driver,
-    so what follows never re-reads whole tables to find it again.
+    so what follows never re-reads whole tables to find it again. At most two keys per
+    changed record: the caller bounds its length before asking (a ``limit`` here would make
+    Spark collect in a dozen growing jobs).
     """
     from delta.tables import DeltaTable
 
-    bk = spec.business_key or ("record_id",)
     ids = latest.select("record_id").distinct()
-    now = latest.where("_op = 'U' AND NOT _rejected").select(_key_expr(bk).alias("_bk"))
+    now = latest.where("_op = 'U' AND NOT _rejected").select(_key_expr(_business_key(spec)).alias("_bk"))
     before = (DeltaTable.forPath(spark, paths["processed"]).toDF().select("record_id", "_bk")
               .unionByName(DeltaTable.forPath(spark, paths["duplicates"]).toDF().select("record_id", "_bk"))
               .join(F.broadcast(ids), "record_id", "left_semi").select("_bk"))
-    rows = now.unionByName(before).distinct().limit(MAX_AFFECTED_KEYS + 1).collect()
-    return None if len(rows) > MAX_AFFECTED_KEYS else [r[0] for r in rows]
+    return [r[0] for r in now.unionByName(before).distinct().collect()]
 
 
 def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFrame, latest: DataFrame,
-                      paths: dict[str, str], *, full_rebuild: bool) -> None:
-    """Re-rank the affected business keys; MERGE survivors and duplicates for those keys only."""
+                      paths: dict[str, str], *, full_rebuild: bool, changed_records: int = 0,
+                      timer: StepTimer | None = None) -> None:
+    """Re-rank the affected business keys; MERGE survivors and duplicates for those keys only.
+
+    ``changed_records`` (new rows + tombstones of the run) bounds the number of affected keys;
+    above :data:`MAX_AFFECTED_KEYS` every key is re-ranked. ``timer`` gets a lap per part
+    (finding the keys and their records, each write), the parts an incremental run pays most for.
+    """
+    timer = timer or StepTimer()
     from delta.tables import DeltaTable
 
     order = []
@@ -317,7 +330,8 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
         order.append(F.col(spec.source_timestamp).desc_nulls_last())
     order += [F.col("_completeness").desc_nulls_last(), F.col("record_id").desc()]
     rank = Window.partitionBy("_bk").orderBy(*order)
-    incremental = not full_rebuild and delta_exists(spark, paths["processed"])
+    incremental = (not full_rebuild and changed_records <= MAX_AFFECTED_KEYS
+                   and delta_exists(spark, paths["processed"]))
     listed = _affected_keys(spark, spec, latest, paths) if incremental else None
     if listed is None:
         affected = records
@@ -325,6 +339,7 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
         keys = spark.createDataFrame([(k,) for k in listed], "_bk string")
         # the affected keys' records, read once and kept: ranking, markers and both MERGEs use them
         affected = records.join(F.broadcast(keys), "_bk", "left_semi").localCheckpoint()
+    timer.lap("survivorship_find_keys")
     ranked = (affected.withColumn("_rank", F.row_number().over(rank))
               .withColumn("_survivor_record_id", F.first("record_id").over(rank))
               .withColumn("_survivor_hash", F.first("_record_hash").over(rank)))
@@ -337,6 +352,7 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
     if listed is None:  # a first run, a full rebuild, or a change to most keys: rank every key
         write_merge_target(survivors, paths["processed"], change_feed=True)
         write_merge_target(duplicates, paths["duplicates"])
+        timer.lap("survivorship_write")
         return
     if not listed:
         return
@@ -349,6 +365,7 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
      .whenMatchedUpdate(condition="NOT s._delete", set={c: f"s.{c}" for c in cols})
      .whenNotMatchedInsert(condition="NOT s._delete", values={c: f"s.{c}" for c in cols})
      .execute())
+    timer.lap("survivorship_merge_survivors")
     # duplicates: a log per key; the affected keys' rows are replaced in one MERGE: one marker
     # per key matches (and deletes) its old rows, the new rows (null merge key) are inserted.
     # A crash between this commit and the survivors' is caught by the reconciliation, which
@@ -361,6 +378,7 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
      .whenMatchedDelete()
      .whenNotMatchedInsert(condition="s._merge_bk IS NULL", values={c: f"s.{c}" for c in dup_cols})
      .execute())
+    timer.lap("survivorship_merge_duplicates")
 
 
 def run_logged(spark: SparkSession, settings: Settings, *, logical_date: date, table: str | ProcessedTable,
