@@ -39,7 +39,8 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, Iterator, Literal
 
 from kho import runlog
-from kho.ingest.schema import SchemaPolicyError, check_columns
+from kho.ingest.schema import SchemaPolicyError as SchemaPolicyError  # raised from here (ingest_files)
+from kho.ingest.schema import check_columns
 from kho.ingest.state import FileLedger
 from kho.lake import TableRef, Zone, delta_exists, storage_options
 

@@ -36,7 +36,6 @@ from kho.processed.base import ProcessedTable
 from kho.processed.health import restore_phrases
 from kho.standardise import fold, has_diacritics, nfc, normalize_codes, resolve_unit_codes
 from kho.standardise._arrow import as_array, as_strings, bool_numpy, map_unique, reason_where, valid_mask
-from kho.standardise.reasons import REASONS
 
 __all__ = ["TABLES", "SCHOOL", "ENROLMENT", "clean_schools", "clean_enrolment", "LEVELS", "GRADES"]
 

@@ -42,9 +42,8 @@ from kho.processed.base import ProcessedTable
 from kho.reference import fold
 from kho.standardise import (Cleaned, check_cccd, has_diacritics, nfc, normalize_codes, parse_periods,
                              resolve_unit_codes)
-from kho.standardise._arrow import (as_array, as_strings, bool_numpy, map_unique, map_unique_many, reason_where,
+from kho.standardise._arrow import (as_array, as_strings, bool_numpy, map_unique_many, reason_where,
                                     replace_rows, valid_mask)
-from kho.standardise.reasons import REASONS
 from kho.standardise.text import has_diacritics_scalar
 
 __all__ = ["TABLES", "HEALTH_FACILITY", "VISIT_REPORT", "VISIT_SAMPLE", "clean_facilities", "clean_visit_reports",

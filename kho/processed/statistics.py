@@ -39,7 +39,6 @@ from kho.processed.base import ProcessedTable
 from kho.reference import indicators as indicator_catalogue
 from kho.standardise import nfc
 from kho.standardise._arrow import as_array, as_strings, bool_numpy, map_unique, reason_where, replace_rows, valid_mask
-from kho.standardise.reasons import REASONS
 
 __all__ = ["TABLES", "MONTHLY_INDICATOR", "QUARTERLY_INDICATOR", "clean_monthly", "clean_quarterly",
            "known_codes", "parse_vn_number"]

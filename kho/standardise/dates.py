@@ -473,7 +473,6 @@ def parse_timestamps(values: ArrayLike, *, formats: Sequence[str] = TIMESTAMP_FO
     day-first forms of :data:`TIMESTAMP_FORMATS` are accepted.
     """
     arr = as_strings(values)
-    n = len(arr)
     secs, ok = _iso19(arr)
     micros = secs * 1_000_000
     valid = valid_mask(arr)

@@ -171,7 +171,6 @@ def normalize_phones(values: ArrayLike, *, required: bool = False, landlines: bo
     unallocated prefix; value normalised).
     """
     arr = as_strings(values)
-    n = len(arr)
     digits = pc.replace_substring_regex(arr, PHONE_SEPARATORS, "")
     digits = pc.replace_substring_regex(digits, rf"^(\+{COUNTRY_CODE}|00{COUNTRY_CODE})", "0")
     digits = pc.replace_substring_regex(digits, rf"^{COUNTRY_CODE}([0-9]{{9,10}})$", r"0\1")

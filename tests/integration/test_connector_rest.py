@@ -10,21 +10,16 @@ revealed while a read is under way, still generated in about half a second.
 from __future__ import annotations
 
 import collections
-import socket
 import sqlite3
-import threading
 import time
-from collections.abc import Callable, Iterator
-from contextlib import contextmanager
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
-import uvicorn
 
-from kho.ingest.connections import Connection, parse_uri
+from kho.ingest.connections import Connection
 from kho.ingest.connectors.base import CursorWindow, SourceSchemaError
 from kho.ingest.connectors.rest import RestConnector, SourceApiError, SourceAuthError, _to_table
 from kho.ingest.registry import ColumnSpec, ObjectConfig, SourceConfig, load_registry
