@@ -97,11 +97,21 @@ def economy(isolated_settings, tmp_path, monkeypatch):
         module.generate(f"sqlite:///{db}", seed=13, sf=0.05)
         monkeypatch.setenv(f"AIRFLOW_CONN_KHO_SRC_{system.upper()}", f"sqlite:///{db}")
     get_settings.cache_clear()
+    _load_economy(DAY)
+    return tmp_path
+
+
+ECONOMY_TABLES = ("business_registration.enterprise", "business_registration.household_business",
+                  "land.land_parcel", "land.land_certificate", "land.land_transaction",
+                  "construction_permits.construction_permit")
+
+
+def _load_economy(day: date) -> None:
     registry = load_registry()
     for system in ("business_registration", "land", "construction_permits"):
         source = registry.get(system)
         for obj in source.objects:
-            load_object(get_settings(), source, obj, day_interval(DAY))
+            load_object(get_settings(), source, obj, day_interval(day))
 
 
 def test_business_and_parcel_entities_with_links(spark, economy):
@@ -109,9 +119,7 @@ def test_business_and_parcel_entities_with_links(spark, economy):
     from spark_jobs import business_land_integrated
 
     settings = get_settings()
-    for name in ("business_registration.enterprise", "business_registration.household_business",
-                 "land.land_parcel", "land.land_certificate", "land.land_transaction",
-                 "construction_permits.construction_permit"):
+    for name in ECONOMY_TABLES:
         processed.run(spark, settings, logical_date=DAY, table=find(name))
     first = business_land_integrated.run(spark, settings, logical_date=DAY)
     assert first["business"]["inserted"] > 0 and first["parcel"]["inserted"] > 0
@@ -129,3 +137,42 @@ def test_business_and_parcel_entities_with_links(spark, economy):
         assert statuses and statuses.count("matched") > 0.5 * len(statuses)
     stats = _table(MATCH_STATS.ref).to_pylist()
     assert {s["entity"] for s in stats} == {"business", "parcel"}
+
+
+def test_business_and_parcel_entities_merge_only_what_the_change_feed_names(spark, economy):
+    """The next day's changes (renamed and closed enterprises, renamed households, parcels
+    readdressed or gone, certificates withdrawn) reach the entities through the processed
+    change feed alone, and comparing every entity afterwards finds nothing they missed."""
+    import sqlite3
+    from datetime import timedelta
+
+    from spark_jobs import business_land_integrated
+
+    settings = get_settings()
+    for name in ECONOMY_TABLES:
+        processed.run(spark, settings, logical_date=DAY, table=find(name))
+    first = business_land_integrated.run(spark, settings, logical_date=DAY)
+    assert first["business_changes_from"] == first["parcel_changes_from"] == "all entities compared"
+    with sqlite3.connect(economy / "business_registration.sqlite") as con:
+        con.execute("UPDATE doanh_nghiep SET ten_doanh_nghiep = ten_doanh_nghiep || ' MỚI' WHERE rowid % 10 = 0")
+        con.execute("DELETE FROM doanh_nghiep WHERE rowid % 37 = 1")
+        con.execute("UPDATE ho_kinh_doanh SET ten_ho_kinh_doanh = ten_ho_kinh_doanh || ' MỚI' WHERE rowid % 15 = 0")
+    with sqlite3.connect(economy / "land.sqlite") as con:
+        con.execute("UPDATE thua_dat SET dia_chi = dia_chi || ' (mới)' WHERE rowid % 23 = 0")
+        con.execute("DELETE FROM thua_dat WHERE rowid % 41 = 1")
+        con.execute("DELETE FROM giay_chung_nhan WHERE rowid % 19 = 2")
+    next_day = DAY + timedelta(days=1)
+    _load_economy(next_day)
+    for name in ECONOMY_TABLES:
+        processed.run(spark, settings, logical_date=next_day, table=find(name))
+    second = business_land_integrated.run(spark, settings, logical_date=next_day)
+    for entity in ("business", "parcel"):
+        counts = second[entity]
+        assert second[f"{entity}_changes_from"].startswith("change data feed"), second
+        assert counts["changed"] > 0 and counts["deleted"] > 0, (entity, counts)
+        assert sum(counts.values()) < first[entity]["inserted"] / 2, (entity, counts)  # not every entity
+    full = business_land_integrated.run(spark, settings, logical_date=next_day, full_rebuild=True)
+    for entity in ("business", "parcel"):
+        assert (full[entity]["inserted"], full[entity]["changed"], full[entity]["deleted"]) == (0, 0, 0), full[entity]
+    again = business_land_integrated.run(spark, settings, logical_date=next_day)  # nothing new since
+    assert again["business"] == again["parcel"] == {"inserted": 0, "changed": 0, "deleted": 0, "unchanged": 0}

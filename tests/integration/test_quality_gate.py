@@ -90,7 +90,8 @@ def test_raw_gate_checks_only_the_new_batch(lake) -> None:
     assert gate.passed and gate.rows == 4 and gate.batch_ids == (NEW,)
     assert gate.suite == "raw_population_citizen" and not gate.failures
     assert gate.data_docs and Path(gate.data_docs).is_file()
-    assert set(gate.timings) == {"materialise", "validate", "record"}
+    # the first gate of a process may also wait for the GX import (started in the background)
+    assert {"materialise", "validate", "record"} <= set(gate.timings) <= {"gx_import", "materialise", "validate", "record"}
 
     rows = results(lake)
     assert rows and {r["zone"] for r in rows} == {"raw"}
