@@ -25,6 +25,8 @@ from pathlib import Path
 from typing import Any
 from urllib.parse import unquote
 
+from kho.sqlquote import sql_ident, sql_literal
+
 log = logging.getLogger(__name__)
 
 # Delta primitive types of partition columns -> DuckDB types (partition values live in the
@@ -33,14 +35,6 @@ _PARTITION_TYPES = {
     "string": "VARCHAR", "date": "DATE", "integer": "INTEGER", "long": "BIGINT", "short": "SMALLINT",
     "byte": "TINYINT", "boolean": "BOOLEAN", "timestamp": "TIMESTAMPTZ", "timestamp_ntz": "TIMESTAMP",
 }
-
-
-def sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
-def sql_ident(name: str) -> str:
-    return '"' + name.replace('"', '""') + '"'
 
 
 def may_hold(values: Sequence[str], low: str | None, high: str | None) -> bool:

@@ -47,7 +47,7 @@ from datetime import date, datetime, timezone
 from pathlib import Path
 from typing import Any
 
-from kho.gate_views import sql_ident, sql_literal
+from kho.sqlquote import sql_ident, sql_literal
 from kho.lake import TableRef, delta_row_count
 from kho.settings import Settings
 
@@ -110,8 +110,7 @@ class GateResult:
 def sql_in(column: str, values: Iterable[str]) -> str:
     """``"col" IN ('a', 'b')`` with the values quoted (batch ids come from our own runs,
     but a quote in one must not break the predicate)."""
-    quoted = ", ".join("'" + str(v).replace("'", "''") + "'" for v in values)
-    return f'{sql_ident(column)} IN ({quoted})'
+    return f'{sql_ident(column)} IN ({", ".join(sql_literal(str(v)) for v in values)})'
 
 
 def scratch_db(settings: Settings, zone: str, ref: TableRef | str) -> Path:

@@ -31,6 +31,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from urllib.parse import urlsplit
 
+from kho.sqlquote import sql_literal
+
 DEFAULT_REGION = "us-east-1"
 
 # Hadoop bundled in pyspark 4.2.0 (pyspark/jars/hadoop-client-api-3.5.0.jar): hadoop-aws
@@ -177,10 +179,6 @@ def spark_s3a_packages() -> tuple[str, ...]:
     )
 
 
-def _sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
-
-
 def duckdb_create_secret_sql(s3: S3Settings, name: str = "kho_s3") -> str:
     """``CREATE OR REPLACE SECRET`` for DuckDB's httpfs/delta on this store (session-scoped).
 
@@ -191,8 +189,8 @@ def duckdb_create_secret_sql(s3: S3Settings, name: str = "kho_s3") -> str:
         raise ValueError(f"secret name must be an identifier, got {name!r}")
     return (
         f"CREATE OR REPLACE SECRET {name} (TYPE s3, PROVIDER config, "
-        f"KEY_ID {_sql_literal(s3.access_key_id)}, SECRET {_sql_literal(s3.secret_access_key)}, "
-        f"REGION {_sql_literal(s3.region)}, ENDPOINT {_sql_literal(s3.host_port)}, "
-        f"URL_STYLE {_sql_literal('path' if s3.path_style else 'vhost')}, "
+        f"KEY_ID {sql_literal(s3.access_key_id)}, SECRET {sql_literal(s3.secret_access_key)}, "
+        f"REGION {sql_literal(s3.region)}, ENDPOINT {sql_literal(s3.host_port)}, "
+        f"URL_STYLE {sql_literal('path' if s3.path_style else 'vhost')}, "
         f"USE_SSL {'true' if s3.use_ssl else 'false'})"
     )

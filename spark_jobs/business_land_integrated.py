@@ -28,7 +28,7 @@ from datetime import date, datetime, timezone
 from typing import Any
 
 import pandas as pd
-from pyspark.sql import DataFrame, SparkSession
+from pyspark.sql import Column, DataFrame, SparkSession
 from pyspark.sql import functions as F
 from pyspark.sql.functions import pandas_udf
 
@@ -80,24 +80,21 @@ def _stats(links: DataFrame, entity: str, run_batch: str) -> DataFrame:
                     F.lit(datetime.now(timezone.utc)).cast("timestamp").alias("recorded_at")))
 
 
-def _changes(spark: SparkSession, settings: Settings, target: str, path: str,
-             inputs: list[tuple[Snapshot | None, Any]], *, full_rebuild: bool) -> list[str] | None:
-    """The entity keys to merge (None: compare every entity). Key by key only when the entity
-    table exists and every input does: a new or vanished input changes every entity it feeds."""
-    if full_rebuild or not delta_exists(spark, path) or any(snap is None for snap, _ in inputs):
-        return None
-    return changed_entity_keys(spark, settings, target, [(snap, key) for snap, key in inputs])
-
-
 def _merge_entity(spark: SparkSession, settings: Settings, entity: TableMeta, incoming: DataFrame, key: str,
-                  attributes: tuple[str, ...], changed: list[str] | None, *, as_of: datetime, batch: str,
-                  snapshots: list[Snapshot]) -> dict[str, int]:
-    """SCD2 MERGE of the changed entities (all of them when ``changed`` is None), then the watermark."""
+                  attributes: tuple[str, ...], inputs: list[tuple[Snapshot | None, Column]], *, as_of: datetime,
+                  batch: str, full_rebuild: bool) -> tuple[dict[str, int], str]:
+    """SCD2 MERGE of the entities ``inputs`` (each input's snapshot and the entity key over its
+    rows) changed since the last run, then the watermark; returns the counts and where the
+    changes came from. Every entity is compared on a first run, on ``full_rebuild``, and when an
+    input is missing (a new or vanished input changes every entity it feeds)."""
     path = entity.ref.path(settings)
     exists = delta_exists(spark, path)
+    snapshots = [snap for snap, _ in inputs if snap is not None]
+    changed = (None if full_rebuild or not exists or len(snapshots) < len(inputs)
+               else changed_entity_keys(spark, settings, str(entity.ref), inputs))
     if changed == []:  # no input changed since the last run
         record_read(spark, settings, str(entity.ref), snapshots, batch)
-        return {"inserted": 0, "changed": 0, "deleted": 0, "unchanged": 0}
+        return {"inserted": 0, "changed": 0, "deleted": 0, "unchanged": 0}, describe(changed, snapshots)
     if changed is None:
         current = _current_keys(spark, path, key)
         deleted = current.join(incoming.select(key), key, "left_anti") if current is not None else None
@@ -110,7 +107,7 @@ def _merge_entity(spark: SparkSession, settings: Settings, entity: TableMeta, in
     if not exists or counts["inserted"] + counts["changed"] + counts["deleted"]:
         apply_properties(spark, path, entity.properties())
     record_read(spark, settings, str(entity.ref), snapshots, batch)
-    return counts
+    return counts, describe(changed, snapshots)
 
 
 def run(spark: SparkSession, settings: Settings, *, logical_date: date, full_rebuild: bool = False) -> dict[str, Any]:
@@ -152,12 +149,9 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, full_reb
         incoming = parts[0] if len(parts) == 1 else parts[0].unionByName(parts[1])
         inputs = [(snaps["enterprises"], F.concat(F.lit("DN:"), "tax_code")),
                   (snaps["households"], F.concat(F.lit("HKD:"), "registration_no"))]
-        changed = _changes(spark, settings, str(BUSINESS.ref), business_path, inputs, full_rebuild=full_rebuild)
-        present = [snap for snap, _ in inputs if snap is not None]
-        summary["business"] = _merge_entity(spark, settings, BUSINESS, incoming, "business_key", BUSINESS_ATTRIBUTES,
-                                            changed, as_of=as_of, batch=f"business.{logical_date:%Y%m%d}",
-                                            snapshots=present)
-        summary["business_changes_from"] = describe(changed, present)
+        summary["business"], summary["business_changes_from"] = _merge_entity(
+            spark, settings, BUSINESS, incoming, "business_key", BUSINESS_ATTRIBUTES, inputs, as_of=as_of,
+            batch=f"business.{logical_date:%Y%m%d}", full_rebuild=full_rebuild)
 
     # -- parcels --------------------------------------------------------------------------
     parcel_path = PARCEL.ref.path(settings)
@@ -185,11 +179,9 @@ def run(spark: SparkSession, settings: Settings, *, logical_date: date, full_reb
                                                    for c in PARCEL_ATTRIBUTES])
         # a certificate names its parcel, so a changed certificate changes that parcel's entity
         inputs = [(snaps["parcels"], _parcel_key()), (snaps["certificates"], _parcel_key())]
-        changed = _changes(spark, settings, str(PARCEL.ref), parcel_path, inputs, full_rebuild=full_rebuild)
-        present = [snap for snap, _ in inputs if snap is not None]
-        summary["parcel"] = _merge_entity(spark, settings, PARCEL, incoming, "parcel_key", PARCEL_ATTRIBUTES, changed,
-                                          as_of=as_of, batch=f"parcel.{logical_date:%Y%m%d}", snapshots=present)
-        summary["parcel_changes_from"] = describe(changed, present)
+        summary["parcel"], summary["parcel_changes_from"] = _merge_entity(
+            spark, settings, PARCEL, incoming, "parcel_key", PARCEL_ATTRIBUTES, inputs, as_of=as_of,
+            batch=f"parcel.{logical_date:%Y%m%d}", full_rebuild=full_rebuild)
 
     # -- links ----------------------------------------------------------------------------
     run_batch = f"business_land_link.{logical_date:%Y%m%d}"

@@ -12,6 +12,7 @@ from pyspark.sql import DataFrame, SparkSession
 
 from kho.settings import Settings, get_settings
 from kho.spark import get_spark
+from kho.sqlquote import sql_literal
 
 
 def batch_id(system: str, obj: str, logical_date: date) -> str:
@@ -100,10 +101,6 @@ def apply_properties(spark: SparkSession, path: str, properties: dict[str, str])
         return
     pairs = ", ".join(f"{sql_literal(k)} = {sql_literal(v)}" for k, v in properties.items())
     spark.sql(f"ALTER TABLE delta.`{path}` SET TBLPROPERTIES ({pairs})")
-
-
-def sql_literal(value: str) -> str:
-    return "'" + value.replace("'", "''") + "'"
 
 
 def job_main(argv: list[str] | None, description: str, add_args: Callable[[argparse.ArgumentParser], None],

@@ -322,8 +322,9 @@ def survivorship_keys(spark: SparkSession, spec: ProcessedTable, records: DataFr
     above :data:`MAX_AFFECTED_KEYS` every key is re-ranked. ``timer`` gets a lap per part
     (finding the keys and their records, each write), the parts an incremental run pays most for.
     """
-    timer = timer or StepTimer()
     from delta.tables import DeltaTable
+
+    timer = timer or StepTimer()
 
     order = []
     if spec.source_timestamp:

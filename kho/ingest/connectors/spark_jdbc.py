@@ -15,6 +15,7 @@ from typing import TYPE_CHECKING, Any
 from kho.ingest.connectors.base import CursorWindow
 from kho.ingest.connectors.sql import SqlConnector
 from kho.ingest.types import conform
+from kho.sqlquote import sql_literal
 
 if TYPE_CHECKING:
     import pyarrow as pa
@@ -36,7 +37,7 @@ class SparkJdbcConnector(SqlConnector):
         columns = list(found)
         sql, params = self.query(obj, columns, window)
         for name, value in params.items():  # JDBC takes no bind parameters here: inline quoted literals
-            sql = sql.replace(f":{name}", "'" + str(value).replace("'", "''") + "'")
+            sql = sql.replace(f":{name}", sql_literal(str(value)))
         spark = get_spark(self.settings, app_name=f"kho-ingest-{self.source.system}")
         options = jdbc_options(self.connection.sqlalchemy_url()) | {"fetchsize": "10000", "preferTimestampNTZ": "true"}
         part = obj.partition_column
